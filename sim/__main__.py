@@ -1,0 +1,5 @@
+"""``python -m sim`` behaves like ``orgsim``."""
+
+from .cli import main
+
+raise SystemExit(main())

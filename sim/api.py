@@ -1,0 +1,52 @@
+"""The Python API: what the CLI does, for notebooks and scripts. Everything returns DataFrames
+(inside :class:`~sim.experiment.Results`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .experiment import Progress, Results, run_experiment
+from .scenario import Problem, ScenarioError, load_scenario
+from .schema import Scenario
+
+__all__ = ["run", "compare", "as_scenario"]
+
+ScenarioLike = Scenario | str | Path
+
+
+def as_scenario(item: ScenarioLike, overrides: Sequence[str] = ()) -> Scenario:
+    """A validated scenario from a path (with ``--set`` style overrides) or a Scenario."""
+    if isinstance(item, Scenario):
+        if overrides:
+            raise ValueError("overrides apply to scenario files; change a Scenario with model_copy")
+        return item
+    return load_scenario(item, overrides)
+
+
+def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: int | None = None,
+            jobs: int | None = None, overrides: Sequence[str] = (),
+            progress: Progress | None = None) -> Results:
+    """Run several designs on the same market; the first is the baseline of ``paired``.
+
+    ``overrides`` (``"key.path=value"``) apply to every scenario.
+    """
+    loaded = [as_scenario(s, overrides) for s in scenarios]
+    if not loaded:
+        raise ScenarioError([Problem("compare", None, "", "expected at least one scenario")])
+    names = [s.name for s in loaded]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ScenarioError([Problem("compare", None, "name", f"two scenarios are named {d!r}") for d in dupes])
+    abstract = [s.name for s in loaded if s.abstract]
+    if abstract:
+        raise ScenarioError([Problem("compare", None, "abstract",
+                                     f"{n!r} is a market to extend, not a design to run") for n in abstract])
+    return run_experiment(loaded, reps=reps, seed=seed, jobs=jobs, progress=progress)
+
+
+def run(scenario: ScenarioLike, reps: int | None = None, seed: int | None = None,
+        jobs: int | None = None, overrides: Sequence[str] = (),
+        progress: Progress | None = None) -> Results:
+    """Run one design for several replications."""
+    return compare([scenario], reps=reps, seed=seed, jobs=jobs, overrides=overrides, progress=progress)

@@ -1,0 +1,88 @@
+"""Work calendars: when a role can work.
+
+People work business hours (time 0 is Monday 00:00); AI agents work always. Work that does
+not fit before closing time carries over to the next opening, so a lead arriving on Friday
+evening waits for Monday in a business-hours role.
+"""
+
+from __future__ import annotations
+
+from .schema import Calendar
+
+__all__ = ["WorkCalendar", "ALWAYS", "build_calendar"]
+
+_DAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+class WorkCalendar:
+    """Opening hours repeated every week.
+
+    Parameters
+    ----------
+    days
+        Working weekdays, 0 = Monday.
+    open_at, close_at
+        Time of day (in days) the role opens and closes; ``None`` for a 24/7 calendar.
+    """
+
+    def __init__(self, days: set[int], open_at: float | None, close_at: float | None):
+        self.days = frozenset(days)
+        self.open_at = open_at
+        self.close_at = close_at
+        self.always = open_at is None
+        span = 0.0 if self.always else close_at - open_at  # type: ignore[operator]
+        self.hours_per_week = 168.0 if self.always else 24.0 * span * len(self.days)
+
+    def next_open(self, t: float) -> float:
+        """The first instant at or after ``t`` when the role works."""
+        if self.always:
+            return t
+        day_start = float(int(t))
+        for k in range(8):
+            d = day_start + k
+            if int(d) % 7 in self.days:
+                lo, hi = d + self.open_at, d + self.close_at
+                if t < hi:
+                    return max(t, lo)
+        raise AssertionError("a calendar has at least one working day")  # pragma: no cover
+
+    def finish_at(self, start: float, work: float) -> float:
+        """When ``work`` days of working time begun at ``start`` are done."""
+        if self.always:
+            return start + work
+        t = self.next_open(start)
+        per_week = self.hours_per_week / 24.0
+        while True:
+            day_end = float(int(t)) + self.close_at  # type: ignore[operator]
+            left = day_end - t
+            if work <= left:
+                return t + work
+            work -= left
+            if work > per_week:
+                weeks = int(work // per_week)
+                work -= weeks * per_week
+                day_end += 7.0 * weeks
+            t = self.next_open(day_end)
+
+    def working_time(self, start: float, end: float) -> float:
+        """Working time (days) inside [start, end)."""
+        if self.always:
+            return max(0.0, end - start)
+        total = 0.0
+        d = float(int(start))
+        while d < end:
+            if int(d) % 7 in self.days:
+                lo = max(start, d + self.open_at)  # type: ignore[operator]
+                hi = min(end, d + self.close_at)  # type: ignore[operator]
+                if hi > lo:
+                    total += hi - lo
+            d += 1.0
+        return total
+
+
+ALWAYS = WorkCalendar(set(range(7)), None, None)
+
+
+def build_calendar(spec: Calendar) -> WorkCalendar:
+    """A :class:`WorkCalendar` from its scenario description."""
+    return WorkCalendar({_DAY_INDEX[d] for d in spec.days}, spec.open, spec.close)

@@ -1,0 +1,160 @@
+"""The market: buyer arrivals and buyer attributes, drawn from the market's own streams.
+
+Buyers are generated in chunks, vectorized, from streams that no organization design
+touches. Every design in a replication therefore meets the same buyers at the same
+times with the same attributes and the same decision draws (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .schema import Scenario
+from .streams import Streams
+
+__all__ = ["Buyer", "MarketPlan", "buyer_chunks", "expected_buyers"]
+
+_CHUNK = 2048
+
+
+class Buyer:
+    """One buyer: attributes fixed by the market, outcome written by the journey."""
+
+    __slots__ = (
+        "id", "arrive_at", "channel", "segment", "acv", "fit", "rep_free", "averse", "patience",
+        "research_time", "team_u", "u", "z", "work", "deliberation",
+        # outcome
+        "state", "reason", "lost_at", "lost_activity", "contact_at", "first_response_wait",
+        "won_at", "churned_at", "arr", "handoffs", "context_losses", "ttv", "ttv_missed",
+        "last_performer", "context_lost",
+    )
+
+    def __init__(self) -> None:
+        self.state = "in_flight"
+        self.reason = ""
+        self.lost_at = np.nan
+        self.lost_activity = ""
+        self.contact_at = np.nan
+        self.first_response_wait = np.nan
+        self.won_at = np.nan
+        self.churned_at = np.nan
+        self.arr = 0.0
+        self.handoffs = 0
+        self.context_losses = 0
+        self.ttv = np.nan
+        self.ttv_missed = False
+        self.last_performer: tuple[str, int] | None = None
+        self.context_lost = False
+
+
+@dataclass(frozen=True)
+class MarketPlan:
+    """Column layout of each buyer's decision draws, fixed by the market (not the design).
+
+    ``u`` holds uniforms: ``contact`` and ``keep`` slots for each research round, then four
+    slots per journey activity (handoff drop, context loss, pass, loss reason). ``z`` holds
+    one standard normal per activity (the error in judging fit).
+    """
+
+    activities: tuple[str, ...]
+    rounds: int
+
+    @property
+    def n_u(self) -> int:
+        return 2 * (self.rounds + 1) + 4 * len(self.activities)
+
+    def contact_slot(self, round_: int) -> int:
+        return round_
+
+    def keep_slot(self, round_: int) -> int:
+        return self.rounds + 1 + round_
+
+    def activity_slot(self, index: int) -> int:
+        """First of the four slots (drop, context loss, pass, reason) of activity ``index``."""
+        return 2 * (self.rounds + 1) + 4 * index
+
+
+def plan_for(scn: Scenario) -> MarketPlan:
+    """The draw layout for a scenario's market."""
+    j = scn.market.journey
+    return MarketPlan(tuple(j.acquisition) + tuple(j.retention), j.max_nurture_rounds)
+
+
+def expected_buyers(scn: Scenario) -> float:
+    """Mean number of buyers a replication creates (for refusing absurd inputs early)."""
+    rate = sum(ch.rate_per_week for ch in scn.market.channels.values()) / 7.0
+    return rate * scn.simulation.horizon
+
+
+def buyer_chunks(scn: Scenario, streams: Streams, plan: MarketPlan) -> Iterator[list[Buyer]]:
+    """Yield buyers in arrival order, in chunks, until the horizon."""
+    m = scn.market
+    seg_names = list(m.segments)
+    chan_names = list(m.channels)
+    rates = np.array([m.channels[c].rate_per_week for c in chan_names]) / 7.0
+    total = rates.sum()
+    if total <= 0:
+        return
+    chan_p = rates / total
+    mix = np.array([
+        [(m.channels[c].segment_mix or {}).get(s, 0.0) if m.channels[c].segment_mix else m.segments[s].share
+         for s in seg_names]
+        for c in chan_names
+    ])
+    acq = [m.activities[a] for a in m.journey.acquisition]
+    rng = streams.rng("market.buyers")
+    t = 0.0
+    next_id = 0
+    horizon = scn.simulation.horizon
+    while t < horizon:
+        n = _CHUNK
+        arrive = t + np.cumsum(rng.exponential(1.0 / total, n))
+        chan = rng.choice(len(chan_names), size=n, p=chan_p)
+        cum = np.cumsum(mix[chan], axis=1)
+        seg = (rng.random(n)[:, None] > cum).sum(axis=1).clip(max=len(seg_names) - 1)
+        acv = np.empty(n)
+        fit = np.empty(n)
+        rep_free = np.empty(n, dtype=bool)
+        averse = np.empty(n, dtype=bool)
+        patience = np.empty(n)
+        research = np.empty(n)
+        work = np.empty((n, len(acq)))
+        delib = np.zeros((n, len(acq)))
+        # Each attribute is drawn for every buyer and then selected by segment, so that the
+        # numbers a buyer gets do not depend on how many buyers fall in other segments.
+        for k, sname in enumerate(seg_names):
+            s = m.segments[sname]
+            pick = seg == k
+            acv[pick] = s.acv.sample(rng, n)[pick]
+            fit[pick] = np.clip(s.fit.sample(rng, n), 0.0, 1.0)[pick]
+            rep_free[pick] = (rng.random(n) < s.rep_free_preference)[pick]
+            averse[pick] = (rng.random(n) < s.automation_aversion)[pick]
+            patience[pick] = s.patience.sample(rng, n)[pick]
+            research[pick] = s.research_time.sample(rng, n)[pick]
+            for j, act in enumerate(acq):
+                work[pick, j] = (act.work.sample(rng, n) * s.work_scale)[pick]
+                if act.deliberation is not None:
+                    delib[pick, j] = (act.deliberation.sample(rng, n) * s.deliberation_scale)[pick]
+        team_u = rng.random(n)
+        u = rng.random((n, plan.n_u))
+        z = rng.standard_normal((n, len(plan.activities)))
+        cols = [arrive.tolist(), chan.tolist(), seg.tolist(), acv.tolist(), fit.tolist(),
+                rep_free.tolist(), averse.tolist(), patience.tolist(), research.tolist(),
+                team_u.tolist(), u.tolist(), z.tolist(), work.tolist(), delib.tolist()]
+        chunk = []
+        for row in zip(*cols):
+            if row[0] >= horizon:
+                break
+            b = Buyer()
+            (b.arrive_at, c, sidx, b.acv, b.fit, b.rep_free, b.averse, b.patience,
+             b.research_time, b.team_u, b.u, b.z, b.work, b.deliberation) = row
+            b.channel = chan_names[c]
+            b.segment = seg_names[sidx]
+            b.id = next_id
+            next_id += 1
+            chunk.append(b)
+        yield chunk
+        t = float(arrive[-1])

@@ -1,0 +1,105 @@
+"""The organization: roles as staffed queues, pinned teams, and the handoffs between them.
+
+A role is ``headcount`` servers working to a calendar. With ``teams: N`` its headcount is
+split into N queues and each buyer is pinned to one of them for life (account teams);
+with one team the role is a pooled specialist queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from .calendar import ALWAYS, WorkCalendar, build_calendar
+from .events import EventLog
+from .market import Buyer
+from .schema import Role, Scenario
+from .streams import Bulk, Streams
+
+__all__ = ["RoleQueue", "build_roles", "Performer"]
+
+Performer = tuple[str, int]
+
+
+class RoleQueue:
+    """One role: its queues (one per team), its calendar and its work speed."""
+
+    def __init__(self, env: simpy.Environment, name: str, spec: Role, calendar: WorkCalendar,
+                 slowdown: float, pickup: Bulk | None):
+        self.env = env
+        self.name = name
+        self.spec = spec
+        self.calendar = calendar
+        self.teams = spec.teams
+        base, extra = divmod(spec.headcount, spec.teams)
+        self.capacities = [base + (1 if i < extra else 0) for i in range(spec.teams)]
+        self.queues = [simpy.Resource(env, capacity=max(c, 1)) for c in self.capacities]
+        # Occupied time per unit of work: specialists 1, generalists slower, and only part of
+        # a person's working time goes to the modelled activities.
+        self.time_per_work = slowdown / spec.productive_share
+        self.is_ai = spec.kind == "ai"
+        self.pickup = pickup
+
+    def team_of(self, buyer: Buyer) -> int:
+        """The team a buyer is pinned to (0 for a pooled role)."""
+        return int(buyer.team_u * self.teams) if self.teams > 1 else 0
+
+    def perform(self, buyer: Buyer, activity: str, work: float, log: EventLog,
+                pickup: bool = False, deadline: float | None = None) -> Generator[Any, Any, float | None]:
+        """Queue for the role, then do ``work``; return the start time, or None if the buyer left.
+
+        ``pickup`` marks work new to this role (a first touch or a handoff): a person takes
+        ``pickup_delay`` to notice it. With a ``deadline`` the buyer leaves when no one has
+        started on them by then (including a grant that falls outside working hours).
+        """
+        env = self.env
+        queued_at = env.now
+        log.record(queued_at, buyer.id, "queue", self.name, activity)
+        if pickup and self.pickup is not None:
+            # A free person still takes a while to pick new work up (inbox, other duties).
+            ready = self.calendar.finish_at(queued_at, next(self.pickup))
+            if deadline is not None and ready > deadline:
+                yield env.timeout(max(0.0, deadline - env.now))
+                log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
+                return None
+            yield env.timeout(ready - env.now)
+        queue = self.queues[self.team_of(buyer)]
+        req = queue.request()
+        if deadline is None:
+            yield req
+        else:
+            fired = yield req | env.timeout(max(0.0, deadline - env.now))
+            if req not in fired:
+                req.cancel()
+                log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
+                return None
+        start = self.calendar.next_open(env.now)
+        if deadline is not None and start > deadline:
+            # Granted while the role is closed, and the buyer gives up before it opens.
+            yield env.timeout(max(0.0, deadline - env.now))
+            queue.release(req)
+            log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
+            return None
+        occupied = work * self.time_per_work
+        end = self.calendar.finish_at(start, occupied)
+        log.record(start, buyer.id, "start", self.name, activity, start - queued_at)
+        yield env.timeout(end - env.now)
+        queue.release(req)
+        log.record(end, buyer.id, "end", self.name, activity, occupied)
+        return start
+
+
+def build_roles(env: simpy.Environment, scn: Scenario, streams: Streams) -> dict[str, RoleQueue]:
+    """Every role of the scenario as a :class:`RoleQueue`."""
+    calendars = {name: build_calendar(c) for name, c in scn.calendars.items()}
+    slow = scn.market.effects.generalist_slowdown
+    return {
+        name: RoleQueue(
+            env, name, spec, ALWAYS if spec.calendar == "always" else calendars[spec.calendar],
+            slow if spec.generalist else 1.0,
+            streams.bulk(f"pickup.{name}", spec.pickup_delay.sample) if spec.pickup_delay else None,
+        )
+        for name, spec in scn.roles.items()
+    }

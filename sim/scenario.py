@@ -1,0 +1,335 @@
+"""Load scenarios: YAML with line numbers, ``extends:``, ``--set`` overrides, validation.
+
+Every problem is reported as one :class:`Problem` naming the file, the line, the key path
+and what was expected; :class:`ScenarioError` carries them all at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .schema import Scenario
+
+__all__ = ["Problem", "ScenarioError", "load_scenario", "parse_set", "resolved_yaml"]
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input."""
+
+    source: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """Raised with every problem found in a scenario or its arguments."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# ---------------------------------------------------------------- YAML with marks
+
+
+def _marks(node: yaml.Node, source: str, path: Path_, out: dict[Path_, tuple[str, int]]) -> None:
+    out[path] = (source, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[path + (str(key.value),)] = (source, key.start_mark.line + 1)
+            _marks(value, source, path + (str(key.value),), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _marks(item, source, path + (i,), out)
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]]:
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError([Problem(source, None, "", "file not found")]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(source, None, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(source, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ScenarioError([Problem(source, line, "", f"YAML syntax error: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(source, None, "", f"YAML error: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(source, None, "", "YAML nested too deeply")]) from None
+    if data is None:
+        raise ScenarioError([Problem(source, None, "", "empty file: expected a scenario mapping")])
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(source, 1, "", "expected a mapping of keys at the top level")])
+    marks: dict[Path_, tuple[str, int]] = {}
+    _marks(node, source, (), marks)
+    return data, marks
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """Deep-merge ``over`` into a copy of ``base``: mappings merge, everything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _load_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[Path_, tuple[str, int]]]:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in chain + (resolved,))
+        raise ScenarioError([Problem(str(path), None, "extends", f"cyclic extends: {cycle}")])
+    data, marks = _read_yaml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data, marks
+    if not isinstance(parent, str):
+        line = marks.get(("extends",), (str(path), None))[1]
+        raise ScenarioError([Problem(str(path), line, "extends", "expected a file path")])
+    parent_path = (path.parent / parent)
+    if not parent_path.is_file():
+        line = marks.get(("extends",), (str(path), None))[1]
+        raise ScenarioError([Problem(str(path), line, "extends", f"file not found: {parent_path}")])
+    base, base_marks = _load_tree(parent_path, chain + (resolved,))
+    base.pop("abstract", None)  # being a template is not inherited
+    merged = _merge(base, data)
+    merged.pop("extends", None)
+    return merged, {**base_marks, **marks}
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def parse_set(assignment: str) -> tuple[list[str], Any]:
+    """Split ``key.path=value`` into its path and its YAML-parsed value."""
+    if "=" not in assignment:
+        raise ScenarioError([Problem("--set", None, assignment, "expected KEY.PATH=VALUE")])
+    key, _, text = assignment.partition("=")
+    parts = key.strip().split(".")
+    if not key.strip() or any(not p for p in parts):
+        raise ScenarioError([Problem("--set", None, key, "expected a dotted key path such as roles.sdr.headcount")])
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    return parts, value
+
+
+def _apply_set(data: dict, parts: list[str], value: Any, marks: dict) -> None:
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            where = ".".join(parts[: i + 1])
+            raise ScenarioError([Problem("--set", None, ".".join(parts), f"{where} is not a mapping")])
+        node = child
+    node[parts[-1]] = value
+    marks[tuple(parts)] = ("--set", None)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _all_field_names(model: type[BaseModel], seen: set[type] | None = None) -> set[str]:
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    names = set(model.model_fields)
+    for field in model.model_fields.values():
+        for sub in _submodels(field.annotation):
+            names |= _all_field_names(sub, seen)
+    return names
+
+
+def _submodels(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found += _submodels(arg)
+    for meta in getattr(annotation, "__metadata__", ()) or ():
+        found += _submodels(meta)
+    return found
+
+
+_KNOWN = sorted(_all_field_names(Scenario))
+_DIST_TAGS = {"constant", "exponential", "lognormal", "gamma", "triangular", "uniform", "beta", "empirical"}
+
+
+def _locate(loc: Path_, marks: dict, default: str) -> tuple[str, int | None]:
+    probe = tuple(loc)
+    while True:
+        if probe in marks:
+            return marks[probe]
+        if not probe:
+            return default, None
+        probe = probe[:-1]
+
+
+def _clean_loc(loc: tuple, data: dict) -> Path_:
+    """Drop the tags pydantic adds for unions (e.g. the distribution's name)."""
+    out: list[str | int] = []
+    node: Any = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(part, str) and (part in _DIST_TAGS or "[" in part or part in ("str", "float", "int")):
+            continue
+        else:
+            out.append(part)
+            node = None
+    return tuple(out)
+
+
+def _message(err: dict) -> str:
+    kind = err["type"]
+    key = str(err["loc"][-1]) if err["loc"] else ""
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(key, _KNOWN, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown key{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    msg = err["msg"].replace("Value error, ", "")
+    if "input" in err and not isinstance(err["input"], (dict, list)):
+        got = repr(err["input"])
+        msg += f" (got {got if len(got) <= 60 else got[:57] + '...'})"
+    return msg
+
+
+def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
+    """Checks that span several keys: names that must refer to something."""
+    out: list[tuple[Path_, str]] = []
+    m = scn.market
+    total = sum(s.share for s in m.segments.values())
+    if abs(total - 1) > 1e-6:
+        out.append((("market", "segments"), f"segment shares must sum to 1 (they sum to {total:g})"))
+    for cname, ch in m.channels.items():
+        if ch.segment_mix is not None:
+            for seg in ch.segment_mix:
+                if seg not in m.segments:
+                    out.append((("market", "channels", cname, "segment_mix", seg), f"unknown segment {seg!r}"))
+            mix = sum(ch.segment_mix.values())
+            if abs(mix - 1) > 1e-6:
+                out.append((("market", "channels", cname, "segment_mix"), f"must sum to 1 (sums to {mix:g})"))
+    for sname, seg in m.segments.items():
+        for act in seg.stage_conversion:
+            if act not in m.activities:
+                out.append((("market", "segments", sname, "stage_conversion", act), _unknown("activity", act, m.activities)))
+    if not scn.abstract and not scn.roles:
+        out.append((("roles",), "a design needs at least one role (or abstract: true for a market)"))
+    for phase in ("acquisition", "retention"):
+        for i, act in enumerate(getattr(m.journey, phase)):
+            if act not in m.activities:
+                out.append((("market", "journey", phase, i), _unknown("activity", act, m.activities)))
+            elif act not in scn.routing and not scn.abstract:
+                out.append((("routing",), f"activity {act!r} is in the journey but routed to no role"))
+    for act, role in scn.routing.items():
+        if act not in m.activities:
+            out.append((("routing", act), _unknown("activity", act, m.activities)))
+        if role not in scn.roles:
+            out.append((("routing", act), _unknown("role", role, scn.roles)))
+    for rname, role in scn.roles.items():
+        if role.calendar != "always" and role.calendar not in scn.calendars:
+            out.append((("roles", rname, "calendar"), _unknown("calendar", role.calendar, [*scn.calendars, "always"])))
+        if role.headcount and role.teams > role.headcount:
+            out.append((("roles", rname, "teams"), f"expected teams <= headcount ({role.headcount})"))
+    used = m.journey.acquisition + m.journey.retention
+    routed = sorted({scn.routing[a] for a in used if a in scn.routing})
+    for role in routed:
+        if role in scn.roles and scn.roles[role].headcount == 0:
+            out.append((("roles", role, "headcount"), "role does journey work but has headcount 0"))
+    return out
+
+
+def _unknown(what: str, name: str, known: Any) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {what} {name!r}{hint}; expected one of {', '.join(sorted(known))}"
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Load, merge (``extends:``), override (``--set``) and validate one scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        With one :class:`Problem` per thing wrong.
+    """
+    path = Path(path)
+    data, marks = _load_tree(path, ())
+    problems: list[Problem] = []
+    for assignment in overrides:
+        try:
+            parts, value = parse_set(assignment)
+            _apply_set(data, parts, value, marks)
+        except ScenarioError as exc:
+            problems += exc.problems
+    if problems:
+        raise ScenarioError(problems)
+    try:
+        scn = Scenario.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = _clean_loc(err["loc"], data)
+            source, line = _locate(loc, marks, str(path))
+            problems.append(Problem(source, line, ".".join(str(p) for p in loc), _message(err)))
+        raise ScenarioError(_dedupe(problems)) from None
+    for loc, msg in _cross_check(scn):
+        source, line = _locate(loc, marks, str(path))
+        problems.append(Problem(source, line, ".".join(str(p) for p in loc), msg))
+    if problems:
+        raise ScenarioError(problems)
+    return scn
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple] = set()
+    out = []
+    for p in problems:
+        key = (p.source, p.line, p.path, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def resolved_yaml(scenarios: list[Scenario]) -> str:
+    """Every scenario fully resolved, as one YAML document per scenario."""
+    docs = [s.model_dump(mode="json", exclude={"extends"}) for s in scenarios]
+    return yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True)
+

@@ -1,0 +1,248 @@
+"""The scenario schema: market, organization and model effects, validated by pydantic v2.
+
+Every field carries its meaning in ``description``; ``orgsim schema`` prints them as JSON
+Schema. Times are days (units accepted, see :mod:`sim.units`); money is US dollars a year
+unless a name says otherwise; probabilities are in [0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .distributions import Distribution, Quantity
+
+__all__ = [
+    "Probability",
+    "Simulation",
+    "Segment",
+    "Channel",
+    "LeadDecay",
+    "Activity",
+    "Journey",
+    "Effects",
+    "Market",
+    "Calendar",
+    "Role",
+    "Scenario",
+    "ACTIVITY_KINDS",
+]
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+Duration = Annotated[Quantity, Field(ge=0)]
+PositiveDuration = Annotated[Quantity, Field(gt=0)]
+
+#: What each kind of activity does in the journey (see :mod:`sim.journey`).
+ACTIVITY_KINDS = ("gate", "contact", "stage", "close", "onboarding", "checkin", "renewal", "nurture")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Simulation(_Strict):
+    """Length of a run and how many replications an experiment makes."""
+
+    horizon: PositiveDuration = Field(1095.0, description="Simulated time from an empty organization, days.")
+    warmup: Duration = Field(182.5, description="Initial period excluded from the KPIs, days.")
+    reps: int = Field(10, ge=1, description="Replications per scenario.")
+    seed: int = Field(20261124, ge=0, description="Root seed; each replication derives its own.")
+    max_buyers: int = Field(
+        2_000_000, ge=1, description="Refuse to run a replication expected to create more buyers."
+    )
+
+    @model_validator(mode="after")
+    def _warmup_inside_horizon(self) -> "Simulation":
+        if self.warmup >= self.horizon:
+            raise ValueError("expected warmup < horizon")
+        return self
+
+
+class Segment(_Strict):
+    """A kind of buyer (e.g. SMB, mid-market, enterprise) and what they are worth."""
+
+    share: Probability = Field(description="Share of inbound buyers in this segment (shares sum to 1).")
+    acv: Distribution = Field(description="Annual contract value at signature, $.")
+    fit: Distribution = Field(description="Product fit in [0, 1]; drives qualification and conversion.")
+    contact_probability: Probability = Field(
+        description="P(buyer contacts sales after self-directed research)."
+    )
+    keep_researching_probability: Probability = Field(
+        0.0, description="P(buyer who did not contact goes on researching: a nurture candidate)."
+    )
+    rep_free_preference: Probability = Field(
+        description="P(buyer prefers a rep-free purchase); they contact sales less (effects.rep_free_contact_factor)."
+    )
+    automation_aversion: Probability = Field(
+        description="P(buyer refuses an interaction with an AI agent and disengages)."
+    )
+    patience: Distribution = Field(description="How long a buyer waits for a first response before leaving, days.")
+    research_time: Distribution = Field(description="Self-directed research before the first decision, days.")
+    stage_conversion: dict[str, Probability] = Field(
+        default_factory=dict,
+        description="Base P(advance) after each stage/close activity, for a buyer of average fit.",
+    )
+    no_decision_share: Probability = Field(0.5, description="Share of lost deals lost to 'no decision'.")
+    deliberation_scale: float = Field(1.0, gt=0, description="Multiplier on every buyer deliberation time.")
+    work_scale: float = Field(1.0, gt=0, description="Multiplier on the work content of every activity.")
+    time_to_value: Distribution = Field(description="Buyer-side onboarding time after the kickoff, days.")
+    ttv_target: PositiveDuration = Field(description="Onboarding later than this after signature counts as missed.")
+    contract_term: PositiveDuration = Field(365.0, description="Length of each contract term, days.")
+    base_churn_annual: Probability = Field(description="P(churn) in a year for a healthy customer.")
+    expansion_probability: Probability = Field(0.0, description="P(expansion) at a renewal.")
+    expansion_uplift: float = Field(0.0, ge=0, description="ARR increase when a customer expands (fraction).")
+    gross_margin: Probability = Field(0.78, description="Gross margin on ARR.")
+
+
+class Channel(_Strict):
+    """An inbound source of buyers: a Poisson stream."""
+
+    rate_per_week: float = Field(ge=0, le=1e7, description="Mean buyers arriving per week (24/7).")
+    segment_mix: dict[str, Probability] | None = Field(
+        None, description="Segment shares for this channel; default: the segments' own shares."
+    )
+
+
+class LeadDecay(_Strict):
+    """P(engage) after a wait w: floor + (1 - floor) * 2 ** (-w / half_life)."""
+
+    half_life: PositiveDuration = Field(1 / 24, description="Wait that halves the decaying part, days.")
+    floor: Probability = Field(0.3, description="Engagement that never decays.")
+
+
+class Activity(_Strict):
+    """A piece of work done for a buyer by the role routed to it."""
+
+    kind: Literal["gate", "contact", "stage", "close", "onboarding", "checkin", "renewal", "nurture"] = Field(
+        description="What the activity does in the journey."
+    )
+    work: Distribution = Field(description="Work content in productive role time, days (units accepted: 30min, 2h).")
+    deliberation: Distribution | None = Field(
+        None, description="Buyer's own time after the activity before the next step, days."
+    )
+    threshold: Probability = Field(
+        0.0, description="For gates: a buyer passes when the observed fit is at least this."
+    )
+
+
+class Journey(_Strict):
+    """Which activities a buyer goes through, in order."""
+
+    acquisition: list[str] = Field(description="Activities from first touch to signature, in order.")
+    retention: list[str] = Field(
+        default_factory=list, description="Customer-life activities used (onboarding, checkin, renewal)."
+    )
+    checkin_interval: PositiveDuration = Field(91.25, description="Time between customer check-ins, days.")
+    checkin_sla: PositiveDuration = Field(14.0, description="A check-in waiting longer than this is neglect.")
+    max_nurture_rounds: int = Field(1, ge=0, le=20, description="Times a buyer can be nurtured back.")
+
+
+class Effects(_Strict):
+    """Model effects: each a named assumption with a documented source."""
+
+    lead_decay: LeadDecay = Field(default_factory=LeadDecay)
+    rep_free_contact_factor: float = Field(
+        0.6, ge=0, le=1, description="Multiplier on contact_probability for rep-free-preferring buyers."
+    )
+    context_loss_probability: Probability = Field(
+        0.25, description="P(context lost) at a handoff between roles or teams, with no data integration."
+    )
+    context_loss_conversion_factor: Probability = Field(
+        0.6, description="Multiplier on the next P(advance) when context was lost."
+    )
+    context_loss_rework_fraction: float = Field(
+        0.5, ge=0, le=10, description="Extra work (fraction) on the activity after a context loss."
+    )
+    first_response_handoff_drop: Probability = Field(
+        0.23, description="P(lead never followed up) when first response comes after a handoff."
+    )
+    fit_elasticity: float = Field(
+        1.0, ge=0, le=10, description="P(advance) multiplier slope: 1 + elasticity * (fit - 0.5)."
+    )
+    nurture_contact_uplift: float = Field(
+        1.0, ge=0, le=10, description="Multiplier on contact_probability after a nurture touch."
+    )
+    ttv_missed_churn_multiplier: float = Field(
+        2.0, ge=0, le=100, description="Churn multiplier for customers whose onboarding missed its target."
+    )
+    context_loss_churn_uplift: float = Field(
+        0.1, ge=0, le=10, description="Churn multiplier increment per context loss on the account."
+    )
+    neglect_churn_uplift: float = Field(
+        0.15, ge=0, le=10, description="Churn multiplier increment per neglected check-in in the term."
+    )
+    generalist_slowdown: float = Field(
+        1.15, ge=1, le=10, description="Work multiplier for generalist roles (specialists are faster)."
+    )
+    ai_judgement_noise: float = Field(
+        0.2, ge=0, le=5, description="SD of the error in an AI agent's view of buyer fit."
+    )
+    ltv_max_years: float = Field(10.0, gt=0, le=100, description="Cap on expected customer lifetime in LTV.")
+
+
+class Market(_Strict):
+    """The world every design in a comparison shares."""
+
+    segments: dict[str, Segment] = Field(min_length=1)
+    channels: dict[str, Channel] = Field(min_length=1)
+    activities: dict[str, Activity] = Field(min_length=1)
+    journey: Journey
+    effects: Effects = Field(default_factory=Effects)
+    marketing_program_cost_annual: float = Field(
+        0.0, ge=0, description="Non-people marketing spend a year (acquisition cost), $."
+    )
+
+
+class Calendar(_Strict):
+    """When a role works. Time 0 is Monday 00:00."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
+    )
+    open: Duration = Field(0.375, le=1, description="Opening time of day (e.g. 9h), days.")
+    close: Duration = Field(0.7083333333333334, le=1, description="Closing time of day (e.g. 17h), days.")
+
+    @model_validator(mode="after")
+    def _open_before_close(self) -> "Calendar":
+        if not self.open < self.close:
+            raise ValueError("expected open < close")
+        return self
+
+
+class Role(_Strict):
+    """A staffed queue: headcount servers working to a calendar."""
+
+    headcount: int = Field(ge=0, le=100_000, description="People (or AI agent instances) in the role.")
+    kind: Literal["human", "ai"] = Field("human", description="AI agents trigger automation aversion.")
+    calendar: str = Field("business_hours", description="Name of a calendar, or 'always' for 24/7.")
+    loaded_cost_annual: float = Field(0.0, ge=0, description="Fully loaded cost per head a year, $.")
+    cost_per_task: float = Field(0.0, ge=0, description="Cost per activity performed (AI usage), $.")
+    productive_share: float = Field(
+        1.0, gt=0, le=1, description="Share of working time spent on modelled activities."
+    )
+    generalist: bool = Field(False, description="Does many kinds of work (effects.generalist_slowdown).")
+    judgement_noise: float = Field(0.15, ge=0, le=5, description="SD of the error in judging buyer fit.")
+    teams: int = Field(1, ge=1, le=10_000, description="Split the headcount into this many pinned teams.")
+    pickup_delay: Distribution | None = Field(
+        None, description="Working time before a free person picks up newly queued work, days."
+    )
+
+
+class Scenario(_Strict):
+    """A complete scenario: a market and an organization design."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    extends: str | None = Field(None, description="Path of a scenario this one overrides.")
+    abstract: bool = Field(
+        False, description="A market to extend, not a design to run (not inherited by extensions)."
+    )
+    simulation: Simulation = Field(default_factory=Simulation)
+    market: Market
+    calendars: dict[str, Calendar] = Field(default_factory=lambda: {"business_hours": Calendar()})
+    roles: dict[str, Role] = Field(default_factory=dict, description="Roles by name.")
+    routing: dict[str, str] = Field(default_factory=dict, description="Activity -> role that performs it.")
+    data_integration: Probability = Field(
+        0.0, description="Unified customer data: scales every handoff's context loss and drop by (1 - this)."
+    )

@@ -1,0 +1,63 @@
+"""Confidence intervals across replications, and paired differences between designs.
+
+Replications are independent, so a KPI's mean gets a Student-t interval. Designs in the
+same replication share their market (common random numbers), so the difference between two
+designs is taken replication by replication and its mean gets a t interval too: the shared
+noise cancels, which makes the paired interval much narrower than two separate ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+__all__ = ["mean_ci", "summarize", "paired_differences", "CI_LEVEL"]
+
+CI_LEVEL = 0.95
+_ID = ("scenario", "replication", "seed")
+
+
+def mean_ci(values: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float, float, int]:
+    """Mean and t confidence interval of the finite values; (mean, low, high, n)."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return (np.nan, np.nan, np.nan, 0)
+    mean = float(x.mean())
+    if n == 1:
+        return (mean, np.nan, np.nan, 1)
+    half = float(sps.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    return (mean, mean - half, mean + half, n)
+
+
+def _kpi_columns(reps: pd.DataFrame) -> list[str]:
+    return [c for c in reps.columns if c not in _ID]
+
+
+def summarize(reps: pd.DataFrame, level: float = CI_LEVEL) -> pd.DataFrame:
+    """Tidy table ``scenario, kpi, mean, ci_low, ci_high, n`` from per-replication KPIs."""
+    rows = []
+    for scenario, group in reps.groupby("scenario", sort=False):
+        for kpi in _kpi_columns(reps):
+            mean, low, high, n = mean_ci(group[kpi].to_numpy(), level)
+            rows.append((scenario, kpi, mean, low, high, n))
+    return pd.DataFrame(rows, columns=["scenario", "kpi", "mean", "ci_low", "ci_high", "n"])
+
+
+def paired_differences(reps: pd.DataFrame, baseline: str, level: float = CI_LEVEL) -> pd.DataFrame:
+    """Per KPI, mean of (scenario - baseline) over shared replications, with its t interval."""
+    columns = ["scenario", "baseline", "kpi", "diff_mean", "diff_ci_low", "diff_ci_high", "n"]
+    base = reps[reps.scenario == baseline].set_index("replication")
+    rows = []
+    for scenario, group in reps.groupby("scenario", sort=False):
+        if scenario == baseline:
+            continue
+        other = group.set_index("replication")
+        shared = other.index.intersection(base.index)
+        for kpi in _kpi_columns(reps):
+            diff = other.loc[shared, kpi].to_numpy(float) - base.loc[shared, kpi].to_numpy(float)
+            mean, low, high, n = mean_ci(diff, level)
+            rows.append((scenario, baseline, kpi, mean, low, high, n))
+    return pd.DataFrame(rows, columns=columns)
