@@ -175,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .experiment import ReplicationError, TooBigError
     from .scenario import ScenarioError
 
+    # Ctrl-C must work even when the parent shell started us with SIGINT ignored.
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.command == "schema":
             from .schema import Scenario
@@ -201,3 +203,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)

@@ -8,7 +8,9 @@ numbers never depend on ``jobs``.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -136,9 +138,15 @@ def run_experiment(
     return results
 
 
+def _worker_init() -> None:
+    # The parent handles Ctrl-C and SIGTERM and stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _run_pool(scenarios: Sequence[Scenario], tasks: list[tuple[int, int, int]], jobs: int,
               outcomes: dict[tuple[int, int], Measured], progress: Progress | None) -> None:
-    pool = ProcessPoolExecutor(max_workers=jobs)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
         futures: dict[Future, tuple[int, int]] = {
             pool.submit(_one, scenarios[i], r, s): (i, r) for i, r, s in tasks
@@ -151,9 +159,10 @@ def _run_pool(scenarios: Sequence[Scenario], tasks: list[tuple[int, int, int]], 
                 if progress:
                     progress(len(outcomes), len(tasks))
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        # Stop the workers mid-replication: an interrupt must not wait for them to finish.
+        for proc in multiprocessing.active_children():
             proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 

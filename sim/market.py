@@ -15,7 +15,7 @@ import numpy as np
 from .schema import Scenario
 from .streams import Streams
 
-__all__ = ["Buyer", "MarketPlan", "buyer_chunks", "expected_buyers"]
+__all__ = ["Buyer", "MarketPlan", "buyer_chunks", "scheduled_buyers", "expected_buyers", "plan_for"]
 
 _CHUNK = 2048
 
@@ -86,75 +86,101 @@ def plan_for(scn: Scenario) -> MarketPlan:
 def expected_buyers(scn: Scenario) -> float:
     """Mean number of buyers a replication creates (for refusing absurd inputs early)."""
     rate = sum(ch.rate_per_week for ch in scn.market.channels.values()) / 7.0
-    return rate * scn.simulation.horizon
+    scheduled = sum(len(ch.arrivals_at) for ch in scn.market.channels.values())
+    return rate * scn.simulation.horizon + scheduled
 
 
-def buyer_chunks(scn: Scenario, streams: Streams, plan: MarketPlan) -> Iterator[list[Buyer]]:
-    """Yield buyers in arrival order, in chunks, until the horizon."""
+def _mix(scn: Scenario) -> tuple[list[str], list[str], np.ndarray]:
     m = scn.market
     seg_names = list(m.segments)
     chan_names = list(m.channels)
-    rates = np.array([m.channels[c].rate_per_week for c in chan_names]) / 7.0
+    mix = np.array([
+        [m.channels[c].segment_mix.get(s, 0.0) if m.channels[c].segment_mix else m.segments[s].share
+         for s in seg_names]
+        for c in chan_names
+    ])
+    return seg_names, chan_names, mix
+
+
+def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arrive: np.ndarray,
+                 chan: np.ndarray, first_id: int) -> list[Buyer]:
+    """Buyers arriving at ``arrive`` through channels ``chan``, attributes drawn in bulk."""
+    m = scn.market
+    seg_names, chan_names, mix = _mix(scn)
+    n = len(arrive)
+    cum = np.cumsum(mix[chan], axis=1)
+    seg = (rng.random(n)[:, None] > cum).sum(axis=1).clip(max=len(seg_names) - 1)
+    acq = [m.activities[a] for a in m.journey.acquisition]
+    acv = np.empty(n)
+    fit = np.empty(n)
+    rep_free = np.empty(n, dtype=bool)
+    averse = np.empty(n, dtype=bool)
+    patience = np.empty(n)
+    research = np.empty(n)
+    work = np.empty((n, len(acq)))
+    delib = np.zeros((n, len(acq)))
+    # Each attribute is drawn for every buyer and then selected by segment, so that the
+    # numbers a buyer gets do not depend on how many buyers fall in other segments.
+    for k, sname in enumerate(seg_names):
+        s = m.segments[sname]
+        pick = seg == k
+        acv[pick] = s.acv.sample(rng, n)[pick]
+        fit[pick] = np.clip(s.fit.sample(rng, n), 0.0, 1.0)[pick]
+        rep_free[pick] = (rng.random(n) < s.rep_free_preference)[pick]
+        averse[pick] = (rng.random(n) < s.automation_aversion)[pick]
+        patience[pick] = s.patience.sample(rng, n)[pick]
+        research[pick] = s.research_time.sample(rng, n)[pick]
+        for j, act in enumerate(acq):
+            work[pick, j] = (act.work.sample(rng, n) * s.work_scale)[pick]
+            if act.deliberation is not None:
+                delib[pick, j] = (act.deliberation.sample(rng, n) * s.deliberation_scale)[pick]
+    team_u = rng.random(n)
+    u = rng.random((n, plan.n_u))
+    z = rng.standard_normal((n, len(plan.activities)))
+    cols = [arrive.tolist(), chan.tolist(), seg.tolist(), acv.tolist(), fit.tolist(),
+            rep_free.tolist(), averse.tolist(), patience.tolist(), research.tolist(),
+            team_u.tolist(), u.tolist(), z.tolist(), work.tolist(), delib.tolist()]
+    out = []
+    for i, row in enumerate(zip(*cols)):
+        b = Buyer()
+        (b.arrive_at, c, sidx, b.acv, b.fit, b.rep_free, b.averse, b.patience,
+         b.research_time, b.team_u, b.u, b.z, b.work, b.deliberation) = row
+        b.channel = chan_names[c]
+        b.segment = seg_names[sidx]
+        b.id = first_id + i
+        out.append(b)
+    return out
+
+
+def scheduled_buyers(scn: Scenario, streams: Streams, plan: MarketPlan) -> list[Buyer]:
+    """Buyers at the fixed times of channels with ``arrivals_at`` (ids 0, 1, ...)."""
+    chans = list(scn.market.channels)
+    times = [(t, k) for k, c in enumerate(chans) for t in scn.market.channels[c].arrivals_at]
+    times = sorted(t for t in times if t[0] < scn.simulation.horizon)
+    if not times:
+        return []
+    arrive = np.array([t for t, _ in times], dtype=float)
+    chan = np.array([k for _, k in times], dtype=int)
+    return _draw_buyers(scn, streams.rng("market.scheduled"), plan, arrive, chan, 0)
+
+
+def buyer_chunks(scn: Scenario, streams: Streams, plan: MarketPlan, first_id: int = 0) -> Iterator[list[Buyer]]:
+    """Yield Poisson-arriving buyers in arrival order, in chunks, until the horizon."""
+    m = scn.market
+    rates = np.array([ch.rate_per_week for ch in m.channels.values()]) / 7.0
     total = rates.sum()
     if total <= 0:
         return
     chan_p = rates / total
-    mix = np.array([
-        [(m.channels[c].segment_mix or {}).get(s, 0.0) if m.channels[c].segment_mix else m.segments[s].share
-         for s in seg_names]
-        for c in chan_names
-    ])
-    acq = [m.activities[a] for a in m.journey.acquisition]
     rng = streams.rng("market.buyers")
     t = 0.0
-    next_id = 0
+    next_id = first_id
     horizon = scn.simulation.horizon
     while t < horizon:
-        n = _CHUNK
-        arrive = t + np.cumsum(rng.exponential(1.0 / total, n))
-        chan = rng.choice(len(chan_names), size=n, p=chan_p)
-        cum = np.cumsum(mix[chan], axis=1)
-        seg = (rng.random(n)[:, None] > cum).sum(axis=1).clip(max=len(seg_names) - 1)
-        acv = np.empty(n)
-        fit = np.empty(n)
-        rep_free = np.empty(n, dtype=bool)
-        averse = np.empty(n, dtype=bool)
-        patience = np.empty(n)
-        research = np.empty(n)
-        work = np.empty((n, len(acq)))
-        delib = np.zeros((n, len(acq)))
-        # Each attribute is drawn for every buyer and then selected by segment, so that the
-        # numbers a buyer gets do not depend on how many buyers fall in other segments.
-        for k, sname in enumerate(seg_names):
-            s = m.segments[sname]
-            pick = seg == k
-            acv[pick] = s.acv.sample(rng, n)[pick]
-            fit[pick] = np.clip(s.fit.sample(rng, n), 0.0, 1.0)[pick]
-            rep_free[pick] = (rng.random(n) < s.rep_free_preference)[pick]
-            averse[pick] = (rng.random(n) < s.automation_aversion)[pick]
-            patience[pick] = s.patience.sample(rng, n)[pick]
-            research[pick] = s.research_time.sample(rng, n)[pick]
-            for j, act in enumerate(acq):
-                work[pick, j] = (act.work.sample(rng, n) * s.work_scale)[pick]
-                if act.deliberation is not None:
-                    delib[pick, j] = (act.deliberation.sample(rng, n) * s.deliberation_scale)[pick]
-        team_u = rng.random(n)
-        u = rng.random((n, plan.n_u))
-        z = rng.standard_normal((n, len(plan.activities)))
-        cols = [arrive.tolist(), chan.tolist(), seg.tolist(), acv.tolist(), fit.tolist(),
-                rep_free.tolist(), averse.tolist(), patience.tolist(), research.tolist(),
-                team_u.tolist(), u.tolist(), z.tolist(), work.tolist(), delib.tolist()]
-        chunk = []
-        for row in zip(*cols):
-            if row[0] >= horizon:
-                break
-            b = Buyer()
-            (b.arrive_at, c, sidx, b.acv, b.fit, b.rep_free, b.averse, b.patience,
-             b.research_time, b.team_u, b.u, b.z, b.work, b.deliberation) = row
-            b.channel = chan_names[c]
-            b.segment = seg_names[sidx]
-            b.id = next_id
-            next_id += 1
-            chunk.append(b)
+        arrive = t + np.cumsum(rng.exponential(1.0 / total, _CHUNK))
+        chan = rng.choice(len(chan_p), size=_CHUNK, p=chan_p)
+        keep = int(np.searchsorted(arrive, horizon))
+        chunk = _draw_buyers(scn, rng, plan, arrive, chan, next_id)[:keep]
+        next_id += len(chunk)
         yield chunk
         t = float(arrive[-1])

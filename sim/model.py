@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generator
+from collections.abc import Generator, Iterable
+from typing import Any
 
 import pandas as pd
 import simpy
 
 from .events import EventLog
 from .journey import JourneyContext, journey
-from .market import Buyer, buyer_chunks, plan_for
+from .market import Buyer, buyer_chunks, plan_for, scheduled_buyers
 from .org import build_roles
 from .schema import Scenario
 from .streams import Streams
@@ -36,9 +37,9 @@ class SimResult:
     roles: pd.DataFrame
 
 
-def _arrivals(env: simpy.Environment, ctx: JourneyContext, scn: Scenario, streams: Streams,
+def _arrivals(env: simpy.Environment, ctx: JourneyContext, chunks: Iterable[list[Buyer]],
               out: list[Buyer]) -> Generator[Any, Any, None]:
-    for chunk in buyer_chunks(scn, streams, ctx.plan):
+    for chunk in chunks:
         for b in chunk:
             if b.arrive_at > env.now:
                 yield env.timeout(b.arrive_at - env.now)
@@ -65,8 +66,11 @@ def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
     plan = plan_for(scn)
     ctx = JourneyContext.build(env, scn, plan, roles, log, streams)
     buyers: list[Buyer] = []
-    env.process(_arrivals(env, ctx, scn, streams, buyers))
+    scheduled = scheduled_buyers(scn, streams, plan)
+    env.process(_arrivals(env, ctx, [scheduled], buyers))
+    env.process(_arrivals(env, ctx, buyer_chunks(scn, streams, plan, len(scheduled)), buyers))
     env.run(until=scn.simulation.horizon)
+    buyers.sort(key=lambda b: b.id)
     table = pd.DataFrame({c: [getattr(b, c) for b in buyers] for c in BUYER_COLUMNS})
     role_rows = [
         {"role": r.name, "headcount": r.spec.headcount, "kind": r.spec.kind, "teams": r.teams,

@@ -142,10 +142,19 @@ def parse_set(assignment: str) -> tuple[list[str], Any]:
     return parts, value
 
 
+#: Mappings keyed by names the user chooses: ``--set`` does not invent a new name in them
+#: by a partial path (a typo would silently add a role); give the whole entry instead.
+_NAMED = {("roles",), ("market", "segments"), ("market", "channels"), ("market", "activities"), ("calendars",)}
+
+
 def _apply_set(data: dict, parts: list[str], value: Any, marks: dict) -> None:
     node = data
     for i, part in enumerate(parts[:-1]):
         child = node.get(part)
+        if child is None and tuple(parts[:i]) in _NAMED:
+            where = ".".join(parts[: i + 1])
+            raise ScenarioError([Problem("--set", None, ".".join(parts), _unknown(
+                "name", part, node) + f"; to add {where}, set it whole: {where}={{...}}")])
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
@@ -227,7 +236,8 @@ def _message(err: dict) -> str:
     msg = err["msg"].replace("Value error, ", "")
     if "input" in err and not isinstance(err["input"], (dict, list)):
         got = repr(err["input"])
-        msg += f" (got {got if len(got) <= 60 else got[:57] + '...'})"
+        if got not in msg:
+            msg += f" (got {got if len(got) <= 60 else got[:57] + '...'})"
     return msg
 
 

@@ -98,7 +98,11 @@ class Segment(_Strict):
 class Channel(_Strict):
     """An inbound source of buyers: a Poisson stream."""
 
-    rate_per_week: float = Field(ge=0, le=1e7, description="Mean buyers arriving per week (24/7).")
+    rate_per_week: float = Field(0.0, ge=0, le=1e7, description="Mean buyers arriving per week (24/7).")
+    arrivals_at: list[Duration] = Field(
+        default_factory=list, max_length=100_000,
+        description="Fixed arrival times (e.g. an event's leads), days from the start; added to the Poisson stream.",
+    )
     segment_mix: dict[str, Probability] | None = Field(
         None, description="Segment shares for this channel; default: the segments' own shares."
     )

@@ -1,0 +1,135 @@
+"""What the numbers support, in words: paired differences judged by their confidence interval.
+
+A difference is *clear* only when its interval excludes zero; otherwise the sentence says
+there is no clear difference. Nothing here claims more than an interval shows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..locale import Catalogue
+from . import kpis as K
+from .folder import ReportData
+
+__all__ = ["Finding", "finding", "findings", "sentence", "overview", "summary_sentences", "Lead", "lead"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One KPI of one design against the baseline.
+
+    ``verdict``: ``better`` / ``worse`` (clear, direction known), ``up`` / ``down`` (clear,
+    no better side), ``unclear`` (interval includes zero), ``same`` (identical in every
+    replication), ``no_ci`` (too few replications for an interval).
+    """
+
+    design: str
+    kpi: str
+    base: float
+    value: float
+    diff: float
+    low: float
+    high: float
+    verdict: str
+
+    @property
+    def clear(self) -> bool:
+        return self.verdict in ("better", "worse", "up", "down")
+
+
+def _judge(kpi: str, diff: float, low: float, high: float) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "no_ci"
+    if diff == 0 and low == 0 and high == 0:
+        return "same"
+    if low <= 0 <= high:
+        return "unclear"
+    better = K.spec(kpi).better
+    if better == 0:
+        return "up" if diff > 0 else "down"
+    return "better" if diff * better > 0 else "worse"
+
+
+def finding(data: ReportData, design: str, kpi: str) -> Finding | None:
+    """The finding for one design and KPI, or None if the KPI was not measured for both."""
+    d = data.diff(design, kpi)
+    base, value = data.mean(data.baseline, kpi), data.mean(design, kpi)
+    if d is None or not (math.isfinite(base) and math.isfinite(value)) or not math.isfinite(d.diff_mean):
+        return None
+    low, high = float(d.diff_ci_low), float(d.diff_ci_high)
+    return Finding(design, kpi, base, value, float(d.diff_mean), low, high,
+                   _judge(kpi, float(d.diff_mean), low, high))
+
+
+def findings(data: ReportData, design: str, kpis: tuple[str, ...] = K.HEADLINE) -> list[Finding]:
+    return [f for f in (finding(data, design, k) for k in kpis) if f is not None]
+
+
+def sentence(f: Finding, data: ReportData, cat: Catalogue) -> str:
+    """One plain sentence with the numbers and the interval."""
+    values = dict(
+        design=cat.design(f.design), baseline=cat.design(data.baseline), kpi=K.label(f.kpi, cat),
+        base=K.fmt(f.kpi, f.base, cat), value=K.fmt(f.kpi, f.value, cat),
+        diff=K.fmt_diff(f.kpi, f.diff, cat),
+        ci=K.fmt_ci(f.kpi, f.low, f.high, data.level, cat, diff=True),
+    )
+    if f.verdict in ("unclear", "same", "no_ci"):
+        return cat.t(f"summary.{f.verdict}", **values)
+    return cat.t("summary.clear_up" if f.diff > 0 else "summary.clear_down", **values)
+
+
+def overview(design: str, found: list[Finding], data: ReportData, cat: Catalogue) -> str:
+    """How many headline KPIs are clearly better, clearly worse, or unclear."""
+    judged = [f for f in found if K.spec(f.kpi).better != 0]
+    return cat.t(
+        "summary.overview", baseline=cat.design(data.baseline), design=cat.design(design), n=len(judged),
+        better=sum(f.verdict == "better" for f in judged), worse=sum(f.verdict == "worse" for f in judged),
+        unclear=sum(f.verdict in ("unclear", "no_ci", "same") for f in judged),
+    )
+
+
+def summary_sentences(data: ReportData, name: str, cat: Catalogue) -> list[str]:
+    """For a run of one design: each headline KPI with its interval."""
+    out = []
+    for kpi in K.HEADLINE:
+        row = data.stat(name, kpi)
+        if row is None or not math.isfinite(row["mean"]):
+            continue
+        ci = K.fmt_ci(kpi, row.ci_low, row.ci_high, data.level, cat)
+        key = "summary.single_kpi" if ci else "summary.single_kpi_no_ci"
+        out.append(cat.t(key, kpi=K.label(kpi, cat), value=K.fmt(kpi, row["mean"], cat), ci=ci))
+    return out
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The design with the best mean of a KPI, and whether it is clearly ahead of the baseline.
+
+    ``case``: ``single`` (one design), ``baseline`` (the baseline leads), ``clear`` or
+    ``unclear`` (another design leads; its paired interval against the baseline decides).
+    """
+
+    best: str
+    value: float
+    base: float
+    case: str
+
+
+def lead(data: ReportData, kpi: str) -> Lead | None:
+    """Who leads on ``kpi`` (in its better direction) and how surely."""
+    direction = K.spec(kpi).better or 1
+    means = {n: data.mean(n, kpi) for n in data.names}
+    means = {n: v for n, v in means.items() if math.isfinite(v)}
+    if not means:
+        return None
+    best = max(means, key=lambda n: (means[n] * direction, -data.names.index(n)))
+    base = means.get(data.baseline, float("nan"))
+    if len(data.names) == 1:
+        return Lead(best, means[best], base, "single")
+    if best == data.baseline or means[best] == base:
+        return Lead(data.baseline, base, base, "baseline")
+    f = finding(data, best, kpi)
+    clear = f is not None and f.clear
+    return Lead(best, means[best], base, "clear" if clear else "unclear")

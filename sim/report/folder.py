@@ -1,0 +1,154 @@
+"""A results folder read back for the report: the CSV tables, the manifest and the scenarios.
+
+The report is built from these files only (it never runs a simulation), so ``orgsim report
+DIR`` can re-render a folder written by any earlier run. Optional tables appear when the
+command that wrote the folder produces them:
+
+``sweep_summary.csv``
+    ``point``, one column per varied key (its dotted path, e.g. ``roles.inside_sales.headcount``),
+    ``kpi``, ``mean``, ``ci_low``, ``ci_high``, ``n``; and ``scenario`` when several designs
+    are swept.
+``sensitivity.csv``
+    ``parameter``, ``kpi``, ``base_value``, ``low_value``, ``high_value``, ``base_mean``,
+    ``low_diff_mean``, ``low_diff_ci_low``, ``low_diff_ci_high``, ``high_diff_mean``,
+    ``high_diff_ci_low``, ``high_diff_ci_high``, ``n``: the paired change in the KPI when the
+    parameter moves from its base value to its low or high value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import yaml
+
+from ..stats import CI_LEVEL
+
+if TYPE_CHECKING:
+    from ..experiment import Results
+
+__all__ = ["ReportData", "read_folder", "from_results", "scenario_hash", "SWEEP_ID_COLUMNS"]
+
+#: Columns of sweep_summary.csv that are not a varied key.
+SWEEP_ID_COLUMNS = ("scenario", "point", "kpi", "mean", "ci_low", "ci_high", "n")
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows, as plain tables; ``names`` are the designs, baseline first."""
+
+    names: list[str]
+    scenarios: dict[str, dict[str, Any]]
+    manifest: dict[str, Any]
+    summary: pd.DataFrame
+    paired: pd.DataFrame | None
+    funnel: pd.DataFrame
+    survival: pd.DataFrame
+    arr: pd.DataFrame
+    sweep: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    folder: Path | None = None
+    ci_level: float = CI_LEVEL
+    _means: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
+
+    @property
+    def baseline(self) -> str:
+        return self.names[0]
+
+    @property
+    def reps(self) -> int:
+        return int(self.manifest.get("reps") or self.summary["n"].max())
+
+    @property
+    def seed(self) -> Any:
+        return self.manifest.get("seed", "?")
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest.get("versions", {}).get("orgsim", "?"))
+
+    @property
+    def level(self) -> int:
+        return int(round(self.ci_level * 100))
+
+    @property
+    def window_days(self) -> float:
+        sim = self.scenarios[self.baseline].get("simulation", {})
+        return float(sim.get("horizon", 0.0)) - float(sim.get("warmup", 0.0))
+
+    def stat(self, name: str, kpi: str) -> pd.Series | None:
+        """The summary row (mean, ci_low, ci_high, n) of a design's KPI, if measured."""
+        rows = self.summary[(self.summary.scenario == name) & (self.summary.kpi == kpi)]
+        return None if rows.empty else rows.iloc[0]
+
+    def mean(self, name: str, kpi: str) -> float:
+        row = self.stat(name, kpi)
+        return float("nan") if row is None else float(row["mean"])
+
+    def diff(self, name: str, kpi: str) -> pd.Series | None:
+        """The paired difference (design - baseline) of a KPI, if there is one."""
+        if self.paired is None or name == self.baseline:
+            return None
+        rows = self.paired[(self.paired.scenario == name) & (self.paired.kpi == kpi)]
+        return None if rows.empty else rows.iloc[0]
+
+    def kpis(self) -> list[str]:
+        """Every KPI of the summary, in its order."""
+        return list(dict.fromkeys(self.summary.kpi))
+
+
+def _csv(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def read_folder(folder: Path) -> ReportData:
+    """Read a results folder written by :func:`sim.output.write_results` (and friends)."""
+    folder = Path(folder)
+    if not (folder / "summary.csv").is_file():
+        raise FileNotFoundError(f"{folder} is not a results folder: summary.csv is missing")
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    docs = [d for d in yaml.safe_load_all((folder / "scenario.yaml").read_text(encoding="utf-8")) if d]
+    scenarios = {str(d["name"]): d for d in docs}
+    summary = pd.read_csv(folder / "summary.csv")
+    names = [str(n) for n in manifest.get("scenarios") or dict.fromkeys(summary.scenario)]
+    empty = pd.DataFrame(columns=["scenario", "replication", "month", "value"])
+    return ReportData(
+        names=names,
+        scenarios=scenarios,
+        manifest=manifest,
+        summary=summary,
+        paired=_csv(folder / "paired.csv"),
+        funnel=_csv(folder / "funnel.csv") if (folder / "funnel.csv").is_file() else empty,
+        survival=_csv(folder / "survival.csv") if (folder / "survival.csv").is_file() else empty,
+        arr=_csv(folder / "arr.csv") if (folder / "arr.csv").is_file() else empty,
+        sweep=_csv(folder / "sweep_summary.csv"),
+        sensitivity=_csv(folder / "sensitivity.csv"),
+        folder=folder,
+    )
+
+
+def from_results(results: "Results") -> ReportData:
+    """The same view of an experiment still in memory (for :func:`write_charts`)."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("orgsim")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
+        version = "?"
+    docs = {s.name: s.model_dump(mode="json", exclude={"extends"}) for s in results.scenarios}
+    manifest = {"scenarios": results.names, **results.meta, "versions": {"orgsim": version}}
+    return ReportData(
+        names=results.names, scenarios=docs, manifest=manifest, summary=results.summary,
+        paired=results.paired, funnel=results.funnel, survival=results.survival, arr=results.arr,
+    )
+
+
+def scenario_hash(doc: dict[str, Any]) -> str:
+    """SHA-256 of a resolved scenario, as canonical JSON (key order and spacing do not count)."""
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

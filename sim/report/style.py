@@ -1,0 +1,200 @@
+"""The look shared by every chart: palette, fonts, the titled frame, and saving.
+
+One colour per design, by its position in the comparison, from the Okabe-Ito colourblind-safe
+palette. Japanese text is set in IPAexGothic, which the ``japanize-matplotlib`` wheel ships
+(a dependency of orgsim, so a fresh ``pip install`` has it); a system Noto Sans CJK JP or
+IPAexGothic is used when the wheel is absent. SVG text is drawn as paths, so an SVG shows the
+same glyphs on any machine, with or without the font.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import io
+import re
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from ..locale import Catalogue  # noqa: E402
+
+__all__ = ["PALETTE", "design_colors", "tint", "japanese_font", "chart_style", "Chart", "frame",
+           "style_axes", "save_chart", "svg_markup", "png_bytes", "INK", "MUTED", "GRID", "BETTER"]
+
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+INK = "#1f2933"
+MUTED = "#6b7280"
+GRID = "#e5e7eb"
+BETTER = "#e8f4ec"
+_JA_SYSTEM_FONTS = ("IPAexGothic", "Noto Sans CJK JP", "IPAGothic", "TakaoGothic", "Noto Sans JP")
+_DPI = 200
+
+
+def design_colors(names: list[str]) -> dict[str, str]:
+    """A fixed colour per design, by its position in the comparison."""
+    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+
+
+def tint(color: str, amount: float) -> str:
+    """``color`` mixed with white: 0 keeps it, 1 is white."""
+    rgb = matplotlib.colors.to_rgb(color)
+    return matplotlib.colors.to_hex([c + (1 - c) * amount for c in rgb])
+
+
+@lru_cache(maxsize=None)
+def japanese_font() -> str:
+    """Name of a font with Japanese glyphs, registered with matplotlib."""
+    spec = importlib.util.find_spec("japanize_matplotlib")  # located, not imported
+    for base in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(base) / "fonts" / "ipaexg.ttf"
+        if path.is_file():
+            font_manager.fontManager.addfont(str(path))
+            return font_manager.FontProperties(fname=str(path)).get_name()
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in _JA_SYSTEM_FONTS:
+        if name in installed:
+            return name
+    raise RuntimeError("no Japanese font for the charts: pip install japanize-matplotlib "
+                       "(or install IPAexGothic / Noto Sans CJK JP)")
+
+
+@contextmanager
+def chart_style(cat: Catalogue) -> Iterator[None]:
+    """Matplotlib settings for drawing and saving charts in the catalogue's language."""
+    family = [japanese_font(), "DejaVu Sans"] if cat.lang == "ja" else ["DejaVu Sans"]
+    rc = {
+        "font.family": family,
+        "font.size": 10,
+        "axes.edgecolor": "#9ca3af",
+        "axes.labelcolor": INK,
+        "axes.titlecolor": INK,
+        "xtick.color": "#374151",
+        "ytick.color": "#374151",
+        "axes.unicode_minus": True,
+        "svg.fonttype": "path",
+        "svg.hashsalt": "orgsim",
+        "figure.dpi": 100,
+    }
+    with plt.rc_context(rc):
+        yield
+
+
+@dataclass
+class Chart:
+    """A drawn chart: ``title`` states its finding (also drawn in the figure's header)."""
+
+    stem: str
+    title: str
+    fig: Figure
+    header: list[Text] = field(default_factory=list)
+    section: str = ""
+
+
+def _wrap(text: str, cat: Catalogue, width: int) -> str:
+    if cat.lang == "ja":
+        width = int(width * 0.55)
+        return "\n".join(text[i:i + width] for i in range(0, len(text), width))
+    return textwrap.fill(text, width)
+
+
+def frame(title: str, subtitle: str, footer: str, cat: Catalogue, legend: dict[str, str] | None = None,
+          nrows: int = 1, ncols: int = 1, bottom: float = 0.13, left: float = 0.08,
+          figsize: tuple[float, float] = (11, 6.1875), **grid: Any) -> tuple[Figure, Any, list[Text]]:
+    """A 16:9 figure with a title (the finding), a subtitle (what is shown), an optional
+    design legend, the axes, and a footer; returns (figure, axes, header texts)."""
+    fig = plt.figure(figsize=figsize)
+    wrapped = _wrap(title, cat, 86)
+    lines = wrapped.count("\n") + 1
+    header = [fig.text(0.02, 0.965, wrapped, fontsize=15, fontweight="bold", color=INK, va="top",
+                       linespacing=1.15)]
+    y = 0.965 - 0.052 * lines - 0.006
+    sub = _wrap(subtitle, cat, 130)
+    header.append(fig.text(0.02, y, sub, fontsize=10, color=MUTED, va="top", linespacing=1.2))
+    y -= 0.036 * (sub.count("\n") + 1) + 0.012
+    if legend:
+        handles = [Line2D([], [], color=c, marker="s", linestyle="", markersize=10) for c in legend.values()]
+        fig.legend(handles, list(legend), loc="upper left", bbox_to_anchor=(0.012, y), ncol=min(len(legend), 5),
+                   frameon=False, fontsize=10, handletextpad=0.3, columnspacing=1.6, borderaxespad=0)
+        y -= 0.05 * ((len(legend) - 1) // 5 + 1)
+    fig.text(0.02, 0.018, footer, fontsize=7.5, color=MUTED)
+    axes = fig.subplots(nrows, ncols, squeeze=True, **grid)
+    fig.subplots_adjust(top=y - 0.035, bottom=bottom, left=left, right=0.975)
+    for ax in (axes.flat if hasattr(axes, "flat") else [axes]):
+        style_axes(ax)
+    return fig, axes, header
+
+
+def style_axes(ax: Any, grid_axis: str = "y") -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis=grid_axis, color=GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.tick_params(labelsize=9.5, length=3)
+
+
+def save_chart(chart: Chart, folder: Path, cat: Catalogue) -> list[str]:
+    """Write the chart as PNG (for slides) and SVG into ``folder``; return the file names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    with chart_style(cat):
+        for ext in ("png", "svg"):
+            chart.fig.savefig(folder / f"{chart.stem}.{ext}", dpi=_DPI, metadata=_metadata(ext))
+            names.append(f"{chart.stem}.{ext}")
+    return names
+
+
+def _metadata(ext: str) -> dict[str, Any]:
+    if ext == "svg":
+        return {"Creator": None, "Date": None, "Format": None, "Type": None}
+    return {"Software": None}
+
+
+def png_bytes(chart: Chart, cat: Catalogue, header: bool = True) -> bytes:
+    """The chart as PNG; without its header for a slide whose title already states the finding."""
+    buf = io.BytesIO()
+    for t in chart.header:
+        t.set_visible(header)
+    try:
+        with chart_style(cat):
+            chart.fig.savefig(buf, format="png", dpi=_DPI, metadata=_metadata("png"),
+                              bbox_inches=None if header else "tight", pad_inches=0.15)
+    finally:
+        for t in chart.header:
+            t.set_visible(True)
+    return buf.getvalue()
+
+
+_SVG_DROP = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->|<metadata>.*?</metadata>", re.S)
+
+
+def svg_markup(chart: Chart, cat: Catalogue) -> str:
+    """The chart as an ``<svg>`` element to inline in HTML: no prolog, comments or metadata,
+    ids prefixed with the chart's name so that charts on one page never share an id."""
+    buf = io.BytesIO()
+    with chart_style(cat):
+        chart.fig.savefig(buf, format="svg", metadata=_metadata("svg"))
+    svg = _SVG_DROP.sub("", buf.getvalue().decode("utf-8")).strip()
+    p = f"{chart.stem}-"
+    label = html.escape(chart.title, quote=True)
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{p}{m.group(1)}"', svg)
+    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{p}{m.group(1)}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{p}{m.group(1)})", svg)
+    svg = svg.replace("*{", f"#{p}svg *{{", 1)
+    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
+                 lambda m: f'<svg id="{p}svg" class="chart" role="img" aria-label="{label}"{m.group(1)}',
+                 svg, count=1)
+    return svg

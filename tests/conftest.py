@@ -1,0 +1,71 @@
+"""Shared fixtures: small scenarios written to a temporary folder."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+#: A tiny complete scenario: one segment, one channel, every buyer contacts sales at once.
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "simulation": {"horizon": "4w", "warmup": "0d", "reps": 2, "seed": 7},
+    "market": {
+        "channels": {"web": {"rate_per_week": 0}},
+        "segments": {
+            "smb": {
+                "share": 1.0,
+                "acv": {"dist": "constant", "value": 10000},
+                "fit": {"dist": "constant", "value": 0.5},
+                "contact_probability": 1.0,
+                "rep_free_preference": 0.0,
+                "automation_aversion": 0.0,
+                "patience": {"dist": "constant", "value": "30d"},
+                "research_time": {"dist": "constant", "value": 0},
+                "stage_conversion": {"demo": 1.0},
+                "time_to_value": {"dist": "constant", "value": "5d"},
+                "ttv_target": "30d",
+                "base_churn_annual": 0.0,
+            }
+        },
+        "activities": {
+            "first_response": {"kind": "contact", "work": {"dist": "constant", "value": "1h"}},
+            "demo": {"kind": "stage", "work": {"dist": "constant", "value": "2h"}},
+        },
+        "journey": {"acquisition": ["first_response", "demo"], "retention": []},
+        "effects": {"lead_decay": {"floor": 1.0}},
+    },
+    "roles": {
+        "sdr": {"headcount": 1},
+        "ae": {"headcount": 1},
+    },
+    "routing": {"first_response": "sdr", "demo": "ae"},
+}
+
+
+def _set(tree: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    for p in parts[:-1]:
+        tree = tree.setdefault(p, {})
+    tree[parts[-1]] = value
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path) -> Callable[..., Path]:
+    """Write TINY with dotted-key changes to a YAML file and return its path."""
+
+    def make(changes: dict[str, Any] | None = None, name: str = "tiny.yaml", base: dict | None = None) -> Path:
+        tree = copy.deepcopy(TINY if base is None else base)
+        for key, value in (changes or {}).items():
+            _set(tree, key, value)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(tree, sort_keys=False))
+        return path
+
+    return make

@@ -1,0 +1,98 @@
+"""Replications: determinism, common random numbers, conservation, statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.stats import mean_ci, paired_differences
+from sim.streams import Streams, replication_seed
+
+from conftest import SCENARIOS
+
+SHORT = ["simulation.horizon=200d", "simulation.warmup=30d"]
+DESIGNS = [SCENARIOS / f"{n}.yaml" for n in ("siloed", "cross_functional", "ai_automated")]
+
+
+def test_same_seed_same_numbers_whatever_the_number_of_jobs():
+    one = sim.compare(DESIGNS[:2], reps=3, seed=11, jobs=1, overrides=SHORT)
+    two = sim.compare(DESIGNS[:2], reps=3, seed=11, jobs=2, overrides=SHORT)
+    pd.testing.assert_frame_equal(one.replications, two.replications)
+    pd.testing.assert_frame_equal(one.summary, two.summary)
+    pd.testing.assert_frame_equal(one.paired, two.paired)
+
+
+def test_different_seeds_give_different_numbers():
+    a = sim.run(DESIGNS[0], reps=2, seed=1, jobs=1, overrides=SHORT).replications
+    b = sim.run(DESIGNS[0], reps=2, seed=2, jobs=1, overrides=SHORT).replications
+    assert not a.buyers.equals(b.buyers)
+
+
+def test_designs_in_a_replication_meet_the_same_market():
+    seed = replication_seed(5, 0)
+    worlds = [sim.simulate(sim.load_scenario(p, SHORT), seed).buyers for p in DESIGNS]
+    for other in worlds[1:]:
+        for column in ("arrive_at", "channel", "segment", "acv", "fit"):
+            assert worlds[0][column].equals(other[column])
+
+
+def test_streams_are_independent_of_the_order_they_are_asked_for():
+    a, b = Streams(3), Streams(3)
+    x1 = a.rng("market.buyers").random(3)
+    b.rng("pickup.sdr").random(100)
+    assert np.array_equal(x1, b.rng("market.buyers").random(3))
+
+
+@pytest.mark.parametrize("design", DESIGNS, ids=lambda p: p.stem)
+def test_every_buyer_ends_in_exactly_one_state(design):
+    res = sim.simulate(sim.load_scenario(design, SHORT), 4)
+    b = res.buyers
+    assert set(b.state) <= {"active", "churned", "lost", "in_flight"}
+    assert b.id.is_unique and len(b) == (res.events.event == "arrive").sum()
+    lost = b[b.state == "lost"]
+    assert (lost.reason != "").all() and (b[b.state != "lost"].reason == "").all()
+    assert b[b.state.isin(["active", "churned"])].won_at.notna().all()
+    assert b[b.state == "churned"].churned_at.notna().all()
+    counts = res.events.event.value_counts()
+    assert counts["won"] == b.won_at.notna().sum()
+    assert counts.get("lost", 0) == len(lost)
+    assert counts.get("churned", 0) == (b.state == "churned").sum()
+
+
+def test_paired_difference_is_tighter_than_independent_runs():
+    """Common random numbers: the market's noise is shared, so it cancels in the difference."""
+    res = sim.compare(DESIGNS[:2], reps=6, seed=3, jobs=2, overrides=SHORT)
+    r = res.replications
+    a, b = (r[r.scenario == n].set_index("replication") for n in ("siloed", "cross_functional"))
+    # Who asks for contact is decided by the market alone: identical in both designs.
+    assert (b.contacted - a.contacted).std() == 0 and a.contacted.std() > 0
+    paired = (b.first_response_p50_hours - a.first_response_p50_hours).std()
+    independent = np.sqrt(a.first_response_p50_hours.var() + b.first_response_p50_hours.var())
+    assert paired < independent
+    row = res.paired.set_index("kpi").loc["contacted"]
+    assert row.diff_mean == row.diff_ci_low == row.diff_ci_high == 0
+
+
+def test_mean_ci_matches_the_t_interval():
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    mean, low, high, n = mean_ci(x)
+    assert (mean, n) == (2.5, 4)
+    assert high - mean == pytest.approx(3.182446 * x.std(ddof=1) / 2, rel=1e-5)
+    assert mean_ci(np.array([np.nan, 1.0]))[3] == 1
+
+
+def test_paired_differences_pair_by_replication():
+    reps = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "replication": [0, 1, 0, 1],
+                         "seed": [1, 2, 1, 2], "k": [1.0, 5.0, 2.0, 6.0]})
+    out = paired_differences(reps, "a")
+    row = out.iloc[0]
+    assert (row.scenario, row.baseline, row.kpi, row.diff_mean, row.n) == ("b", "a", "k", 1.0, 2)
+    assert row.diff_ci_low == row.diff_ci_high == 1.0  # the difference has no spread
+
+
+def test_absurd_inputs_are_refused_with_an_estimate():
+    scn = sim.load_scenario(DESIGNS[0], ["market.channels.search.rate_per_week=10000000"])
+    with pytest.raises(sim.experiment.TooBigError, match="CPU-hours"):
+        sim.run(scn, reps=2)
