@@ -34,7 +34,7 @@ from .org import RoleQueue
 from .schema import Activity, Scenario, Segment
 from .streams import Bulk, Streams
 
-__all__ = ["JourneyContext", "journey"]
+__all__ = ["JourneyContext", "arrive", "journey"]
 
 
 def _uniforms(rng: Any, n: int) -> Any:
@@ -117,39 +117,47 @@ def _advance_probability(ctx: JourneyContext, b: Buyer, base: float) -> float:
     return min(p * _context_factor(ctx, b), 1.0)
 
 
-def _research(ctx: JourneyContext, b: Buyer, seg: Segment) -> Generator[Any, Any, bool]:
-    """Research rounds until the buyer contacts sales (True) or leaves (False)."""
-    env, plan, eff = ctx.env, ctx.plan, ctx.scn.market.effects
-    yield env.timeout(b.research_time)
-    rounds = ctx.scn.market.journey.max_nurture_rounds
-    for r in range(rounds + 1):
-        p = seg.contact_probability
-        if b.rep_free:
-            p *= eff.rep_free_contact_factor
-        if r > 0 and ctx.nurture is not None:
-            p = min(1.0, p * eff.nurture_contact_uplift)
-        if b.u[plan.contact_slot(r)] < p:
-            return True
-        if r == rounds or b.u[plan.keep_slot(r)] >= seg.keep_researching_probability:
-            break
-        if ctx.nurture is not None:
-            role = ctx.role_for(ctx.nurture)
-            yield from role.perform(b, ctx.nurture, next(ctx.recurring_work[ctx.nurture]), ctx.log)
-        # Another research period as long as the first (an assumption).
-        yield env.timeout(b.research_time)
-        ctx.log.record(env.now, b.id, "nurture_return", "", "", r + 1)
-    _lose(ctx, b, "left_after_research")
-    return False
+def arrive(ctx: JourneyContext, b: Buyer) -> None:
+    """A buyer arrives and starts researching on their own; no process is needed until
+    the research ends, so most buyers (who never talk to sales) cost one timer each."""
+    ctx.log.record(b.arrive_at, b.id, "arrive")
+    timer = ctx.env.timeout(b.arrive_at + b.research_time - ctx.env.now)
+    timer.callbacks.append(lambda _event: _researched(ctx, b, 0))
+
+
+def _researched(ctx: JourneyContext, b: Buyer, round_: int) -> None:
+    """End of a research period: contact sales, keep researching (nurture), or leave."""
+    seg = ctx.scn.market.segments[b.segment]
+    eff = ctx.scn.market.effects
+    p = seg.contact_probability
+    if b.rep_free:
+        p *= eff.rep_free_contact_factor
+    if round_ > 0 and ctx.nurture is not None:
+        p = min(1.0, p * eff.nurture_contact_uplift)
+    if b.u[ctx.plan.contact_slot(round_)] < p:
+        ctx.env.process(journey(ctx, b))
+    elif (round_ < ctx.scn.market.journey.max_nurture_rounds
+          and b.u[ctx.plan.keep_slot(round_)] < seg.keep_researching_probability):
+        ctx.env.process(_nurture(ctx, b, round_))
+    else:
+        _lose(ctx, b, "left_after_research")
+
+
+def _nurture(ctx: JourneyContext, b: Buyer, round_: int) -> Generator[Any, Any, None]:
+    """A nurture touch (if a role does nurture), then another research period."""
+    if ctx.nurture is not None:
+        role = ctx.role_for(ctx.nurture)
+        yield from role.perform(b, ctx.nurture, next(ctx.recurring_work[ctx.nurture]), ctx.log)
+    # Another research period as long as the first (an assumption).
+    yield ctx.env.timeout(b.research_time)
+    ctx.log.record(ctx.env.now, b.id, "nurture_return", "", "", round_ + 1)
+    _researched(ctx, b, round_ + 1)
 
 
 def journey(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
-    """The SimPy process of one buyer."""
+    """The SimPy process of a buyer who asked sales for contact, from then to churn."""
     env, log, plan, m = ctx.env, ctx.log, ctx.plan, ctx.scn.market
     seg = m.segments[b.segment]
-    log.record(env.now, b.id, "arrive")
-    contacted = yield from _research(ctx, b, seg)
-    if not contacted:
-        return
     b.contact_at = env.now
     log.record(env.now, b.id, "contact")
     for j, name in enumerate(m.journey.acquisition):

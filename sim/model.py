@@ -10,7 +10,7 @@ import pandas as pd
 import simpy
 
 from .events import EventLog
-from .journey import JourneyContext, journey
+from .journey import JourneyContext, arrive
 from .market import Buyer, buyer_chunks, plan_for, scheduled_buyers
 from .org import build_roles
 from .schema import Scenario
@@ -39,12 +39,14 @@ class SimResult:
 
 def _arrivals(env: simpy.Environment, ctx: JourneyContext, chunks: Iterable[list[Buyer]],
               out: list[Buyer]) -> Generator[Any, Any, None]:
+    # Each chunk's buyers are set on their way at once; the next chunk is drawn when the
+    # clock reaches the last arrival of this one.
     for chunk in chunks:
         for b in chunk:
-            if b.arrive_at > env.now:
-                yield env.timeout(b.arrive_at - env.now)
             out.append(b)
-            env.process(journey(ctx, b))
+            arrive(ctx, b)
+        if chunk and chunk[-1].arrive_at > env.now:
+            yield env.timeout(chunk[-1].arrive_at - env.now)
 
 
 def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
