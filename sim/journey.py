@@ -28,6 +28,7 @@ from typing import Any
 
 import simpy
 
+from .calendar import WorkCalendar, build_calendar
 from .events import EventLog
 from .market import Buyer, MarketPlan
 from .org import RoleQueue
@@ -54,6 +55,7 @@ class JourneyContext:
     recurring_work: dict[str, Bulk]
     ttv: dict[str, Bulk]
     nurture: str | None
+    buyer_hours: WorkCalendar
 
     @classmethod
     def build(cls, env: simpy.Environment, scn: Scenario, plan: MarketPlan,
@@ -63,7 +65,8 @@ class JourneyContext:
         work = {a: streams.bulk(f"work.{a}", m.activities[a].work.sample) for a in recurring}
         nurture = next((a for a, act in m.activities.items() if act.kind == "nurture" and a in scn.routing), None)
         ttv = {s: streams.bulk(f"life.ttv.{s}", seg.time_to_value.sample) for s, seg in m.segments.items()}
-        return cls(env, scn, plan, roles, log, streams.bulk("life.uniform", _uniforms), work, ttv, nurture)
+        return cls(env, scn, plan, roles, log, streams.bulk("life.uniform", _uniforms), work, ttv, nurture,
+                   build_calendar(m.buyer_hours))
 
     def role_for(self, activity: str) -> RoleQueue:
         return self.roles[self.scn.routing[activity]]
@@ -135,12 +138,28 @@ def _researched(ctx: JourneyContext, b: Buyer, round_: int) -> None:
     if round_ > 0 and ctx.nurture is not None:
         p = min(1.0, p * eff.nurture_contact_uplift)
     if b.u[ctx.plan.contact_slot(round_)] < p:
-        ctx.env.process(journey(ctx, b))
+        ctx.env.process(journey(ctx, b, _contact_delay(ctx, b)))
     elif (round_ < ctx.scn.market.journey.max_nurture_rounds
           and b.u[ctx.plan.keep_slot(round_)] < seg.keep_researching_probability):
         ctx.env.process(_nurture(ctx, b, round_))
     else:
         _lose(ctx, b, "left_after_research")
+
+
+def _contact_delay(ctx: JourneyContext, b: Buyer) -> float:
+    """Time until the buyer asks for contact: most wait for their own working hours.
+
+    A buyer who waits asks at a uniform moment of their next working day (the draw that
+    decided to wait, rescaled, places them in the day).
+    """
+    now = ctx.env.now
+    hours = ctx.buyer_hours
+    opens = hours.next_open(now)
+    share = ctx.scn.market.contact_in_buyer_hours
+    u = b.u[ctx.plan.hours_slot]
+    if opens > now and u < share:
+        return hours.finish_at(opens, (u / share) * (hours.close_at - hours.open_at)) - now  # type: ignore[operator]
+    return 0.0
 
 
 def _nurture(ctx: JourneyContext, b: Buyer, round_: int) -> Generator[Any, Any, None]:
@@ -154,10 +173,12 @@ def _nurture(ctx: JourneyContext, b: Buyer, round_: int) -> Generator[Any, Any, 
     _researched(ctx, b, round_ + 1)
 
 
-def journey(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
-    """The SimPy process of a buyer who asked sales for contact, from then to churn."""
+def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0) -> Generator[Any, Any, None]:
+    """The SimPy process of a buyer who asks sales for contact after ``delay``, to churn."""
     env, log, plan, m = ctx.env, ctx.log, ctx.plan, ctx.scn.market
     seg = m.segments[b.segment]
+    if delay > 0:
+        yield env.timeout(delay)
     b.contact_at = env.now
     log.record(env.now, b.id, "contact")
     for j, name in enumerate(m.journey.acquisition):

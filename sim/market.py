@@ -64,7 +64,12 @@ class MarketPlan:
 
     @property
     def n_u(self) -> int:
-        return 2 * (self.rounds + 1) + 4 * len(self.activities)
+        return 2 * (self.rounds + 1) + 4 * len(self.activities) + 1
+
+    @property
+    def hours_slot(self) -> int:
+        """Whether a buyer waits for their own working hours to ask for contact."""
+        return self.n_u - 1
 
     def contact_slot(self, round_: int) -> int:
         return round_

@@ -3,10 +3,16 @@
 A role is ``headcount`` servers working to a calendar. With ``teams: N`` its headcount is
 split into N queues and each buyer is pinned to one of them for life (account teams);
 with one team the role is a pooled specialist queue.
+
+First-come-first-served queues need no SimPy resource: when every job's work is known as it
+joins, its start is the moment the earliest server frees up (the Kiefer-Wolfowitz workload
+recursion), so the buyer sleeps once, until the work is done. A buyer who would start after
+their deadline abandons without taking a server, exactly as in a queue with reneging.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Generator
 from typing import Any
 
@@ -35,7 +41,8 @@ class RoleQueue:
         self.teams = spec.teams
         base, extra = divmod(spec.headcount, spec.teams)
         self.capacities = [base + (1 if i < extra else 0) for i in range(spec.teams)]
-        self.queues = [simpy.Resource(env, capacity=max(c, 1)) for c in self.capacities]
+        # When each server of each team is next free (a heap per team).
+        self.free_at = [[0.0] * max(c, 1) for c in self.capacities]
         # Occupied time per unit of work: specialists 1, generalists slower, and only part of
         # a person's working time goes to the modelled activities.
         self.time_per_work = slowdown / spec.productive_share
@@ -52,7 +59,7 @@ class RoleQueue:
 
         ``pickup`` marks work new to this role (a first touch or a handoff): a person takes
         ``pickup_delay`` to notice it. With a ``deadline`` the buyer leaves when no one has
-        started on them by then (including a grant that falls outside working hours).
+        started on them by then (including a start that would fall outside working hours).
         """
         env = self.env
         queued_at = env.now
@@ -65,29 +72,18 @@ class RoleQueue:
                 log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
                 return None
             yield env.timeout(ready - env.now)
-        queue = self.queues[self.team_of(buyer)]
-        req = queue.request()
-        if deadline is None:
-            yield req
-        else:
-            fired = yield req | env.timeout(max(0.0, deadline - env.now))
-            if req not in fired:
-                req.cancel()
-                log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
-                return None
-        start = self.calendar.next_open(env.now)
+        free = self.free_at[self.team_of(buyer)]
+        start = self.calendar.next_open(max(env.now, free[0]))
         if deadline is not None and start > deadline:
-            # Granted while the role is closed, and the buyer gives up before it opens.
             yield env.timeout(max(0.0, deadline - env.now))
-            queue.release(req)
             log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
             return None
         occupied = work * self.time_per_work
         end = self.calendar.finish_at(start, occupied)
+        heapq.heapreplace(free, end)
         log.record(start, buyer.id, "start", self.name, activity, start - queued_at)
-        yield env.timeout(end - env.now)
-        queue.release(req)
         log.record(end, buyer.id, "end", self.name, activity, occupied)
+        yield env.timeout(end - env.now)
         return start
 
 

@@ -196,6 +196,12 @@ class Market(_Strict):
     marketing_program_cost_annual: float = Field(
         0.0, ge=0, description="Non-people marketing spend a year (acquisition cost), $."
     )
+    buyer_hours: "Calendar" = Field(
+        default_factory=lambda: Calendar(), description="The buyers' own working hours."
+    )
+    contact_in_buyer_hours: Probability = Field(
+        0.0, description="P(a buyer whose research ends outside buyer_hours waits for them to ask for contact)."
+    )
 
 
 class Calendar(_Strict):
@@ -250,3 +256,7 @@ class Scenario(_Strict):
     data_integration: Probability = Field(
         0.0, description="Unified customer data: scales every handoff's context loss and drop by (1 - this)."
     )
+
+
+Market.model_rebuild()
+Scenario.model_rebuild()

@@ -39,7 +39,7 @@ TINY: dict[str, Any] = {
             "demo": {"kind": "stage", "work": {"dist": "constant", "value": "2h"}},
         },
         "journey": {"acquisition": ["first_response", "demo"], "retention": []},
-        "effects": {"lead_decay": {"floor": 1.0}},
+        "effects": {"lead_decay": {"floor": 1.0}, "context_loss_probability": 0.0},
     },
     "roles": {
         "sdr": {"headcount": 1},
