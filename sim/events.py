@@ -17,6 +17,8 @@ EVENTS: dict[str, str] = {
     "arrive": "-",
     "contact": "-",  # the buyer asks sales for contact
     "nurture_return": "research round",
+    "trial": "-",  # starts a self-serve trial
+    "activated": "-",  # reached first value in the trial
     "queue": "-",  # joins the queue of a role for an activity
     "start": "wait in queue, days",
     "end": "occupied working time, days",

@@ -15,7 +15,10 @@ import numpy as np
 from .schema import Scenario
 from .streams import Streams
 
-__all__ = ["Buyer", "MarketPlan", "buyer_chunks", "scheduled_buyers", "expected_buyers", "plan_for"]
+__all__ = ["Buyer", "MarketPlan", "buyer_chunks", "scheduled_buyers", "endogenous_buyer", "expected_buyers", "plan_for", "ENDOGENOUS_ID_BASE"]
+
+#: Buyers the organization creates itself (outbound, referrals) are numbered from here.
+ENDOGENOUS_ID_BASE = 1_000_000_000
 
 _CHUNK = 2048
 
@@ -29,7 +32,7 @@ class Buyer:
         # outcome
         "state", "reason", "lost_at", "lost_activity", "contact_at", "first_response_wait",
         "won_at", "churned_at", "arr", "handoffs", "context_losses", "ttv", "ttv_missed",
-        "last_performer", "context_lost",
+        "last_performer", "context_lost", "source", "score", "community", "at_risk",
     )
 
     def __init__(self) -> None:
@@ -48,6 +51,10 @@ class Buyer:
         self.ttv_missed = False
         self.last_performer: tuple[str, int] | None = None
         self.context_lost = False
+        self.source = "inbound"
+        self.score = float("nan")
+        self.community = False
+        self.at_risk = False
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,9 @@ class MarketPlan:
     """Column layout of each buyer's decision draws, fixed by the market (not the design).
 
     ``u`` holds uniforms: ``contact`` and ``keep`` slots for each research round, then four
-    slots per journey activity (handoff drop, context loss, pass, loss reason). ``z`` holds
-    one standard normal per activity (the error in judging fit).
+    slots per journey activity (handoff drop, context loss, pass, loss reason), then the
+    buyer-hours slot. ``z`` holds two standard normals per activity: the error in judging
+    fit, then the error in predicting deal value.
     """
 
     activities: tuple[str, ...]
@@ -108,11 +116,19 @@ def _mix(scn: Scenario) -> tuple[list[str], list[str], np.ndarray]:
 
 
 def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arrive: np.ndarray,
-                 chan: np.ndarray, first_id: int) -> list[Buyer]:
-    """Buyers arriving at ``arrive`` through channels ``chan``, attributes drawn in bulk."""
+                 chan: np.ndarray, first_id: int, source: tuple[str, np.ndarray] | None = None) -> list[Buyer]:
+    """Buyers arriving at ``arrive`` through channels ``chan``, attributes drawn in bulk.
+
+    ``source`` = (channel name, segment shares) draws buyers who came another way
+    (outbound meetings, referrals) instead of through a market channel.
+    """
     m = scn.market
     seg_names, chan_names, mix = _mix(scn)
     n = len(arrive)
+    if source is not None:
+        chan_names = [source[0]]
+        mix = np.asarray(source[1], dtype=float)[None, :]
+        chan = np.zeros(n, dtype=int)
     cum = np.cumsum(mix[chan], axis=1)
     seg = (rng.random(n)[:, None] > cum).sum(axis=1).clip(max=len(seg_names) - 1)
     acq = [m.activities[a] for a in m.journey.acquisition]
@@ -141,7 +157,7 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
                 delib[pick, j] = (act.deliberation.sample(rng, n) * s.deliberation_scale)[pick]
     team_u = rng.random(n)
     u = rng.random((n, plan.n_u))
-    z = rng.standard_normal((n, len(plan.activities)))
+    z = rng.standard_normal((n, 2 * len(plan.activities)))
     cols = [arrive.tolist(), chan.tolist(), seg.tolist(), acv.tolist(), fit.tolist(),
             rep_free.tolist(), averse.tolist(), patience.tolist(), research.tolist(),
             team_u.tolist(), u.tolist(), z.tolist(), work.tolist(), delib.tolist()]
@@ -155,6 +171,17 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
         b.id = first_id + i
         out.append(b)
     return out
+
+
+def endogenous_buyer(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, now: float,
+                     channel: str, segment_mix: dict[str, float] | None, buyer_id: int) -> Buyer:
+    """One buyer created by the organization's own activity (a booked meeting, a referral)."""
+    shares = np.array([(segment_mix or {}).get(s, 0.0) if segment_mix else seg.share
+                       for s, seg in scn.market.segments.items()])
+    b = _draw_buyers(scn, rng, plan, np.array([now]), np.zeros(1, dtype=int), buyer_id,
+                     source=(channel, shares / shares.sum()))[0]
+    b.source = channel
+    return b
 
 
 def scheduled_buyers(scn: Scenario, streams: Streams, plan: MarketPlan) -> list[Buyer]:

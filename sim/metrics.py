@@ -17,8 +17,10 @@ __all__ = ["KPI_DOCS", "Measured", "measure", "LOST_REASONS", "SURVIVAL_MONTHS"]
 
 LOST_REASONS = (
     "left_after_research", "never_followed_up", "no_response", "bot_averse", "went_cold",
-    "disqualified", "dropped_out", "no_decision", "lost_to_competitor",
+    "disqualified", "dropped_out", "no_decision", "lost_to_competitor", "trial_not_converted",
 )
+#: Where buyers come from: the market's channels, or the organization's own work.
+SOURCES = ("inbound", "outbound", "referral", "trial", "pql")
 #: Months since signature at which the retention curve is read.
 SURVIVAL_MONTHS = np.arange(0, 31, 1)
 _MONTH = 365.0 / 12
@@ -55,6 +57,11 @@ KPI_DOCS: dict[str, str] = {
     "context_losses_per_won": "mean context losses per cohort won customer (to the end of the run)",
     "onboarding_completion": "onboarded within the segment's ttv_target / onboarded, in the window",
     "time_to_value_p50_days": "median signature -> onboarded, in the window, days",
+    "source_share.<source>": "cohort buyers by source (inbound, outbound, referral, trial, pql) / buyers",
+    "won_share.<source>": "cohort wins by source / won",
+    "expansion_rate_annual": "expansion ARR a year / mean ARR in the window",
+    "at_risk_share": "active customers at the horizon who are at risk (onboarding missed, neglected or context lost) / active customers",
+    "north_star": "the value of the KPI the scenario names in north_star",
     "utilization.<role>": "occupied working time / (headcount x working time), in the window",
     "queue_wait_mean_hours.<role>": "mean wait from joining a role's queue to the start of work, in the window, hours",
 }
@@ -124,6 +131,12 @@ def measure(res: SimResult) -> Measured:
     k["onboarding_completion"] = _div((~onboarded.ttv_missed.astype(bool)).sum(), len(onboarded))
     k["time_to_value_p50_days"] = _pct(onboarded.ttv, 50)
     _roles(k, res, t0, t1)
+    for src in SOURCES:
+        k[f"source_share.{src}"] = _div((cohort.source == src).sum(), len(cohort))
+        k[f"won_share.{src}"] = _div((won.source == src).sum(), len(won))
+    active = b[b.state == "active"]
+    k["at_risk_share"] = _div(active.at_risk.astype(bool).sum(), len(active))
+    k["north_star"] = float(k.get(scn.north_star, float("nan")))
     funnel = _funnel(res, cohort)
     return Measured(k, funnel, _survival(b, t1), _arr_by_month(ev, t1))
 
@@ -142,7 +155,8 @@ def _retention(k: dict[str, float], res: SimResult, t0: float, t1: float, years:
     expanded_arr = in_window.loc[in_window.event == "expanded", "value"].sum()
     mean_arr = _mean_arr(ev, t0, t1)
     k["grr"] = 1.0 - _div(churned_arr / years, mean_arr)
-    k["nrr"] = k["grr"] + _div(expanded_arr / years, mean_arr)
+    k["expansion_rate_annual"] = _div(expanded_arr / years, mean_arr)
+    k["nrr"] = k["grr"] + k["expansion_rate_annual"]
     k["arr_end"] = float(b.loc[b.state == "active", "arr"].sum())
 
 
@@ -208,7 +222,7 @@ def _costs(k: dict[str, float], res: SimResult, t0: float, t1: float, years: flo
         if total_busy > 0:
             share = acq_busy / total_busy
         else:
-            routed = [a for a, r in scn.routing.items() if r == name]
+            routed = [a for a, r in scn.routing.items() if name in ([r] if isinstance(r, str) else r.values())]
             share = _div(sum(a in acquisition for a in routed), len(routed)) if routed else 0.0
         tasks = float(rows["count"].sum())
         acq_tasks = float(rows.loc[rows.acquisition, "count"].sum())

@@ -10,7 +10,9 @@ import pandas as pd
 import simpy
 
 from .events import EventLog
-from .journey import JourneyContext, arrive
+from .context import JourneyContext
+from .journey import arrive
+from .prospecting import start_prospecting
 from .market import Buyer, buyer_chunks, plan_for, scheduled_buyers
 from .org import build_roles
 from .schema import Scenario
@@ -22,7 +24,7 @@ __all__ = ["SimResult", "simulate", "BUYER_COLUMNS"]
 BUYER_COLUMNS = (
     "id", "arrive_at", "channel", "segment", "acv", "fit", "state", "reason", "lost_at",
     "lost_activity", "contact_at", "first_response_wait", "won_at", "churned_at", "arr",
-    "handoffs", "context_losses", "ttv", "ttv_missed",
+    "handoffs", "context_losses", "ttv", "ttv_missed", "source", "score", "community", "at_risk",
 )
 
 
@@ -68,6 +70,14 @@ def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
     plan = plan_for(scn)
     ctx = JourneyContext.build(env, scn, plan, roles, log, streams)
     buyers: list[Buyer] = []
+
+    def admit(b: Buyer) -> None:
+        buyers.append(b)
+        arrive(ctx, b)
+
+    ctx.admit = admit
+    ctx.admit_booked = buyers.append
+    start_prospecting(ctx)
     scheduled = scheduled_buyers(scn, streams, plan)
     env.process(_arrivals(env, ctx, [scheduled], buyers))
     env.process(_arrivals(env, ctx, buyer_chunks(scn, streams, plan, len(scheduled)), buyers))

@@ -44,8 +44,9 @@ class RoleQueue:
         # When each server of each team is next free (a heap per team).
         self.free_at = [[0.0] * max(c, 1) for c in self.capacities]
         # Occupied time per unit of work: specialists 1, generalists slower, and only part of
-        # a person's working time goes to the modelled activities.
-        self.time_per_work = slowdown / spec.productive_share
+        # a person's working time goes to the journey's activities (the rest is unmodelled
+        # work, and prospecting).
+        self.time_per_work = slowdown / (spec.productive_share * (1.0 - spec.prospecting_share))
         self.is_ai = spec.kind == "ai"
         self.pickup = pickup
 

@@ -268,18 +268,46 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
                 out.append((("market", "journey", phase, i), _unknown("activity", act, m.activities)))
             elif act not in scn.routing and not scn.abstract:
                 out.append((("routing",), f"activity {act!r} is in the journey but routed to no role"))
-    for act, role in scn.routing.items():
+    for act, route in scn.routing.items():
         if act not in m.activities:
             out.append((("routing", act), _unknown("activity", act, m.activities)))
+        if isinstance(route, str):
+            if route not in scn.roles:
+                out.append((("routing", act), _unknown("role", route, scn.roles)))
+            continue
+        for seg, role in route.items():
+            if seg not in m.segments:
+                out.append((("routing", act, seg), _unknown("segment", seg, m.segments)))
+            elif role not in scn.roles:
+                out.append((("routing", act, seg), _unknown("role", role, scn.roles)))
+        missing = [seg for seg in m.segments if seg not in route]
+        if missing:
+            out.append((("routing", act), f"routing by segment must name every segment; missing {', '.join(missing)}"))
+    for act, role in scn.assists.items():
+        if act not in m.activities:
+            out.append((("assists", act), _unknown("activity", act, m.activities)))
         if role not in scn.roles:
-            out.append((("routing", act), _unknown("role", role, scn.roles)))
+            out.append((("assists", act), _unknown("role", role, scn.roles)))
+    for i, bridge in enumerate(scn.bridges):
+        for key in ("sender", "receiver"):
+            name = getattr(bridge, key)
+            if name not in scn.roles:
+                out.append((("bridges", i, key), _unknown("role", name, scn.roles)))
+    if scn.self_serve is not None and scn.self_serve.pql_entry not in m.journey.acquisition:
+        out.append((("self_serve", "pql_entry"), _unknown("acquisition activity", scn.self_serve.pql_entry,
+                                                          m.journey.acquisition)))
+    if m.outbound.segment_mix is not None:
+        for seg in m.outbound.segment_mix:
+            if seg not in m.segments:
+                out.append((("market", "outbound", "segment_mix", seg), _unknown("segment", seg, m.segments)))
     for rname, role in scn.roles.items():
         if role.calendar != "always" and role.calendar not in scn.calendars:
             out.append((("roles", rname, "calendar"), _unknown("calendar", role.calendar, [*scn.calendars, "always"])))
         if role.headcount and role.teams > role.headcount:
             out.append((("roles", rname, "teams"), f"expected teams <= headcount ({role.headcount})"))
     used = m.journey.acquisition + m.journey.retention
-    routed = sorted({scn.routing[a] for a in used if a in scn.routing})
+    routes = [scn.routing[a] for a in used if a in scn.routing]
+    routed = sorted({r for route in routes for r in ([route] if isinstance(route, str) else route.values())})
     for role in routed:
         if role in scn.roles and scn.roles[role].headcount == 0:
             out.append((("roles", role, "headcount"), "role does journey work but has headcount 0"))

@@ -34,7 +34,7 @@ Duration = Annotated[Quantity, Field(ge=0)]
 PositiveDuration = Annotated[Quantity, Field(gt=0)]
 
 #: What each kind of activity does in the journey (see :mod:`sim.journey`).
-ACTIVITY_KINDS = ("gate", "contact", "stage", "close", "onboarding", "checkin", "renewal", "nurture")
+ACTIVITY_KINDS = ("gate", "contact", "stage", "close", "onboarding", "checkin", "renewal", "expansion", "nurture")
 
 
 class _Strict(BaseModel):
@@ -118,7 +118,7 @@ class LeadDecay(_Strict):
 class Activity(_Strict):
     """A piece of work done for a buyer by the role routed to it."""
 
-    kind: Literal["gate", "contact", "stage", "close", "onboarding", "checkin", "renewal", "nurture"] = Field(
+    kind: Literal["gate", "contact", "stage", "close", "onboarding", "checkin", "renewal", "expansion", "nurture"] = Field(
         description="What the activity does in the journey."
     )
     work: Distribution = Field(description="Work content in productive role time, days (units accepted: 30min, 2h).")
@@ -183,6 +183,45 @@ class Effects(_Strict):
         0.2, ge=0, le=5, description="SD of the error in an AI agent's view of buyer fit."
     )
     ltv_max_years: float = Field(10.0, gt=0, le=100, description="Cap on expected customer lifetime in LTV.")
+    same_unit_context_factor: Probability = Field(
+        0.3, description="Multiplier on P(context lost) at a handoff inside one organizational unit."
+    )
+    team_targets_threshold_shift: float = Field(
+        -0.1, ge=-1, le=1, description="Gate thresholds move by this under separate team targets (MQL, meetings)."
+    )
+    north_star_threshold_shift: float = Field(
+        0.05, ge=-1, le=1, description="Gate thresholds move by this under a shared north-star KPI."
+    )
+    community_churn_factor: float = Field(0.8, ge=0, le=10, description="Churn multiplier for community members.")
+    community_referral_factor: float = Field(1.5, ge=0, le=10, description="Referral multiplier for community members.")
+
+
+
+class Outbound(_Strict):
+    """Accounts the organization can prospect; how prospecting turns into meetings."""
+
+    target_accounts: int = Field(5000, ge=0, description="Accounts in the prospecting pool.")
+    work_per_attempt: PositiveDuration = Field(
+        0.0104166667, description="Productive time per prospecting attempt, days (15 min)."
+    )
+    meeting_probability: Probability = Field(
+        0.02, description="P(an attempt books a meeting) with a fresh pool, human prospector."
+    )
+    ai_meeting_factor: float = Field(
+        0.65, ge=0, le=5, description="Meeting-booked multiplier for AI prospectors (calibration §8: 0.7% vs 1.1%)."
+    )
+    segment_mix: dict[str, Probability] | None = Field(None, description="Segments of booked accounts; default: segment shares.")
+
+
+class Referrals(_Strict):
+    """Customers who bring other buyers: the flywheel."""
+
+    probability_per_renewal: Probability = Field(
+        0.15, description="P(a healthy customer refers a buyer at each renewal)."
+    )
+    unhealthy_factor: Probability = Field(0.3, description="Multiplier on that P for customers at risk.")
+    research_factor: float = Field(0.5, ge=0, le=10, description="Referred buyers research this much as long.")
+    fit_bonus: float = Field(0.1, ge=-1, le=1, description="Added to a referred buyer's fit.")
 
 
 class Market(_Strict):
@@ -193,6 +232,8 @@ class Market(_Strict):
     activities: dict[str, Activity] = Field(min_length=1)
     journey: Journey
     effects: Effects = Field(default_factory=Effects)
+    outbound: Outbound = Field(default_factory=Outbound)
+    referrals: Referrals = Field(default_factory=Referrals)
     marketing_program_cost_annual: float = Field(
         0.0, ge=0, description="Non-people marketing spend a year (acquisition cost), $."
     )
@@ -233,10 +274,52 @@ class Role(_Strict):
     )
     generalist: bool = Field(False, description="Does many kinds of work (effects.generalist_slowdown).")
     judgement_noise: float = Field(0.15, ge=0, le=5, description="SD of the error in judging buyer fit.")
-    teams: int = Field(1, ge=1, le=10_000, description="Split the headcount into this many pinned teams.")
+    teams: int = Field(
+        1, ge=1, le=10_000,
+        description="Split the headcount into this many pinned teams (= headcount: one named owner per buyer).",
+    )
+    team: str | None = Field(
+        None, description="Organizational unit; handoffs inside a unit lose less context (effects.same_unit_context_factor)."
+    )
     pickup_delay: Distribution | None = Field(
         None, description="Working time before a free person picks up newly queued work, days."
     )
+    discipline: Literal["fifo", "predicted_value"] = Field(
+        "fifo", description="Queue order: first come first served, or highest predicted deal value first."
+    )
+    scoring_accuracy: Probability = Field(
+        0.5, description="How well this role predicts deal value when it scores leads (1 = perfectly)."
+    )
+    prospecting_share: float = Field(
+        0.0, ge=0, le=0.95, description="Share of productive time spent prospecting outbound (see market.outbound)."
+    )
+
+
+class Bridge(_Strict):
+    """A joint meeting across a seam: the sender stays on the receiver's first activity."""
+
+    sender: str = Field(description="Role handing the buyer over.")
+    receiver: str = Field(description="Role taking the buyer over.")
+    context_loss_factor: Probability = Field(
+        0.1, description="Multiplier on P(context lost) at this seam (calibration §10: 10% -> 2-3%)."
+    )
+    sender_work: Duration = Field(
+        0.03125, description="Sender's time in the joint meeting, days (0.75 h: calibration §10)."
+    )
+
+
+class SelfServe(_Strict):
+    """A product trial for buyers who prefer a rep-free purchase (product-led growth)."""
+
+    trial_probability: Probability = Field(0.8, description="P(rep-free buyer starts a trial after research).")
+    trial_length: PositiveDuration = Field(14.0, description="Trial length, days (62% of products: 14 d).")
+    activation_probability: Probability = Field(0.4, description="P(trial user reaches first value), at average fit.")
+    paid_if_activated: Probability = Field(0.3, description="P(activated trial converts to paid).")
+    paid_if_not_activated: Probability = Field(0.06, description="P(non-activated trial converts to paid).")
+    pql_acv_threshold: float = Field(
+        20000, ge=0, description="Activated trials at or above this ACV go to sales as product-qualified leads, $."
+    )
+    pql_entry: str = Field("discovery", description="Acquisition activity where a PQL joins the sales journey.")
 
 
 class Scenario(_Strict):
@@ -252,10 +335,25 @@ class Scenario(_Strict):
     market: Market
     calendars: dict[str, Calendar] = Field(default_factory=lambda: {"business_hours": Calendar()})
     roles: dict[str, Role] = Field(default_factory=dict, description="Roles by name.")
-    routing: dict[str, str] = Field(default_factory=dict, description="Activity -> role that performs it.")
+    routing: dict[str, str | dict[str, str]] = Field(
+        default_factory=dict,
+        description="Activity -> role that performs it, or a mapping segment -> role (routing by segment).",
+    )
+    assists: dict[str, str] = Field(
+        default_factory=dict, description="Activity -> specialist role that joins the routed role on it."
+    )
+    bridges: list[Bridge] = Field(default_factory=list, description="Joint meetings across handoff seams.")
     data_integration: Probability = Field(
         0.0, description="Unified customer data: scales every handoff's context loss and drop by (1 - this)."
     )
+    kpi_alignment: Literal["team_targets", "north_star"] = Field(
+        "team_targets", description="Separate team targets lower the qualification bar; a shared north star raises it."
+    )
+    north_star: str = Field("ltv_to_cac", description="The KPI the organization is steered by (reported as north_star).")
+    community_participation: Probability = Field(
+        0.0, description="Share of new customers who join the customer community."
+    )
+    self_serve: SelfServe | None = Field(None, description="A self-serve trial path (none by default).")
 
 
 Market.model_rebuild()

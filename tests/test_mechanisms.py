@@ -150,8 +150,9 @@ def test_gate_disqualifies_below_threshold_with_perfect_judgement(write_scenario
         "market.journey.acquisition": ["first_response", "qualify", "demo"],
         "routing.qualify": "sdr",
         "roles.sdr.judgement_noise": 0.0,
+        "kpi_alignment": "north_star",  # moves the bar by +0.05
     }
-    res = sim.simulate(sim.load_scenario(write_scenario(base)), 1)  # fit is 0.5 < 0.6
+    res = sim.simulate(sim.load_scenario(write_scenario(base)), 1)  # fit is 0.5 < 0.65
     assert res.buyers.reason.tolist() == ["disqualified"] * 3
     base["market.activities.qualify"]["threshold"] = 0.4
     res = sim.simulate(sim.load_scenario(write_scenario(base, name="b.yaml")), 1)
@@ -182,3 +183,20 @@ def test_churn_at_renewal_and_missed_onboarding_doubles_risk(write_scenario):
     # Binomial(400, 0.2) and (400, 0.4): 4.5 standard errors apart.
     assert 0.14 < p_on_time < 0.26
     assert 0.33 < p_late < 0.47
+
+
+def test_team_targets_lower_the_bar_and_a_north_star_raises_it(write_scenario):
+    base = {
+        "market.channels.web.arrivals_at": [9 / 24 + i for i in range(3)],
+        "market.segments.smb.fit": {"dist": "constant", "value": 0.55},
+        "market.activities.qualify": {"kind": "gate", "work": {"dist": "constant", "value": "30min"},
+                                      "threshold": 0.6},
+        "market.journey.acquisition": ["first_response", "qualify", "demo"],
+        "routing.qualify": "sdr",
+        "roles.sdr.judgement_noise": 0.0,
+    }
+    outcomes = {}
+    for alignment in ("team_targets", "north_star"):
+        path = write_scenario({**base, "kpi_alignment": alignment}, name=f"{alignment}.yaml")
+        outcomes[alignment] = set(sim.simulate(sim.load_scenario(path), 1).buyers.state)
+    assert outcomes == {"team_targets": {"active"}, "north_star": {"lost"}}
