@@ -49,6 +49,11 @@ class RoleQueue:
         self.time_per_work = slowdown / (spec.productive_share * (1.0 - spec.prospecting_share))
         self.is_ai = spec.kind == "ai"
         self.pickup = pickup
+        # Serving by predicted value needs a real priority queue (later buyers can go first).
+        self.priority = (
+            [simpy.PriorityResource(env, capacity=max(c, 1)) for c in self.capacities]
+            if spec.discipline == "predicted_value" else None
+        )
 
     def team_of(self, buyer: Buyer) -> int:
         """The team a buyer is pinned to (0 for a pooled role)."""
@@ -73,6 +78,8 @@ class RoleQueue:
                 log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
                 return None
             yield env.timeout(ready - env.now)
+        if self.priority is not None:
+            return (yield from self._by_value(buyer, activity, work, log, queued_at, deadline))
         free = self.free_at[self.team_of(buyer)]
         start = self.calendar.next_open(max(env.now, free[0]))
         if deadline is not None and start > deadline:
@@ -85,6 +92,35 @@ class RoleQueue:
         log.record(start, buyer.id, "start", self.name, activity, start - queued_at)
         log.record(end, buyer.id, "end", self.name, activity, occupied)
         yield env.timeout(end - env.now)
+        return start
+
+    def _by_value(self, buyer: Buyer, activity: str, work: float, log: EventLog, queued_at: float,
+                  deadline: float | None) -> Generator[Any, Any, float | None]:
+        """Serve the highest predicted deal value first (buyers not yet scored: their ACV)."""
+        env = self.env
+        queue = self.priority[self.team_of(buyer)]  # type: ignore[index]
+        value = buyer.score if buyer.score == buyer.score else buyer.acv
+        req = queue.request(priority=-value)
+        if deadline is None:
+            yield req
+        else:
+            fired = yield req | env.timeout(max(0.0, deadline - env.now))
+            if req not in fired:
+                req.cancel()
+                log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
+                return None
+        start = self.calendar.next_open(env.now)
+        if deadline is not None and start > deadline:
+            yield env.timeout(max(0.0, deadline - env.now))
+            queue.release(req)
+            log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
+            return None
+        occupied = work * self.time_per_work
+        end = self.calendar.finish_at(start, occupied)
+        log.record(start, buyer.id, "start", self.name, activity, start - queued_at)
+        log.record(end, buyer.id, "end", self.name, activity, occupied)
+        yield env.timeout(end - env.now)
+        queue.release(req)
         return start
 
 
