@@ -107,6 +107,7 @@ def trial(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
     """A self-serve trial: activation, then paid, a product-qualified lead, or gone."""
     env, ss, eff = ctx.env, ctx.scn.self_serve, ctx.scn.market.effects
     assert ss is not None
+    b.engage()
     b.source = "trial"
     ctx.log.record(env.now, b.id, "trial")
     yield env.timeout(ss.trial_length)
@@ -143,6 +144,7 @@ def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0, start: int = 0) -
     """
     env, log, plan, m = ctx.env, ctx.log, ctx.plan, ctx.scn.market
     seg = m.segments[b.segment]
+    b.engage()
     if delay > 0:
         yield env.timeout(delay)
     b.contact_at = env.now

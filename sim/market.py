@@ -32,7 +32,7 @@ class Buyer:
         # outcome
         "state", "reason", "lost_at", "lost_activity", "contact_at", "first_response_wait",
         "won_at", "churned_at", "arr", "handoffs", "context_losses", "ttv", "ttv_missed",
-        "last_performer", "context_lost", "source", "score", "community", "at_risk",
+        "last_performer", "context_lost", "source", "score", "community", "at_risk", "_rows",
     )
 
     def __init__(self) -> None:
@@ -55,29 +55,59 @@ class Buyer:
         self.score = float("nan")
         self.community = False
         self.at_risk = False
+        self._rows: tuple[_ChunkDraws, int] | None = None
+
+    def engage(self) -> None:
+        """Turn this buyer's row of journey draws into Python floats, once, when first needed.
+
+        Most buyers never talk to sales; they only ever read the first few uniforms, so
+        the rest stays in the chunk's numpy arrays.
+        """
+        if self._rows is not None:
+            draws, i = self._rows
+            self.u = draws.u[i].tolist()
+            self.z = draws.z[i].tolist()
+            self.work = draws.work[i].tolist()
+            self.deliberation = draws.deliberation[i].tolist()
+            self._rows = None
+
+
+@dataclass(frozen=True)
+class _ChunkDraws:
+    """A chunk's journey draws, kept as arrays until a buyer needs theirs."""
+
+    u: np.ndarray
+    z: np.ndarray
+    work: np.ndarray
+    deliberation: np.ndarray
 
 
 @dataclass(frozen=True)
 class MarketPlan:
     """Column layout of each buyer's decision draws, fixed by the market (not the design).
 
-    ``u`` holds uniforms: ``contact`` and ``keep`` slots for each research round, then four
-    slots per journey activity (handoff drop, context loss, pass, loss reason), then the
-    buyer-hours slot. ``z`` holds two standard normals per activity: the error in judging
-    fit, then the error in predicting deal value.
+    ``u`` holds uniforms: ``contact`` and ``keep`` slots for each research round and the
+    buyer-hours slot (the early slots, read before a buyer talks to sales), then four slots
+    per journey activity (handoff drop, context loss, pass, loss reason). ``z`` holds two
+    standard normals per activity: the error in judging fit, then the error in predicting
+    deal value.
     """
 
     activities: tuple[str, ...]
     rounds: int
 
     @property
+    def n_early(self) -> int:
+        return 2 * (self.rounds + 1) + 1
+
+    @property
     def n_u(self) -> int:
-        return 2 * (self.rounds + 1) + 4 * len(self.activities) + 1
+        return self.n_early + 4 * len(self.activities)
 
     @property
     def hours_slot(self) -> int:
         """Whether a buyer waits for their own working hours to ask for contact."""
-        return self.n_u - 1
+        return self.n_early - 1
 
     def contact_slot(self, round_: int) -> int:
         return round_
@@ -87,7 +117,7 @@ class MarketPlan:
 
     def activity_slot(self, index: int) -> int:
         """First of the four slots (drop, context loss, pass, reason) of activity ``index``."""
-        return 2 * (self.rounds + 1) + 4 * index
+        return self.n_early + 4 * index
 
 
 def plan_for(scn: Scenario) -> MarketPlan:
@@ -158,14 +188,16 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
     team_u = rng.random(n)
     u = rng.random((n, plan.n_u))
     z = rng.standard_normal((n, 2 * len(plan.activities)))
+    draws = _ChunkDraws(u, z, work, delib)
     cols = [arrive.tolist(), chan.tolist(), seg.tolist(), acv.tolist(), fit.tolist(),
             rep_free.tolist(), averse.tolist(), patience.tolist(), research.tolist(),
-            team_u.tolist(), u.tolist(), z.tolist(), work.tolist(), delib.tolist()]
+            team_u.tolist(), u[:, :plan.n_early].tolist()]
     out = []
     for i, row in enumerate(zip(*cols)):
         b = Buyer()
         (b.arrive_at, c, sidx, b.acv, b.fit, b.rep_free, b.averse, b.patience,
-         b.research_time, b.team_u, b.u, b.z, b.work, b.deliberation) = row
+         b.research_time, b.team_u, b.u) = row
+        b._rows = (draws, i)
         b.channel = chan_names[c]
         b.segment = seg_names[sidx]
         b.id = first_id + i

@@ -29,6 +29,44 @@ __all__ = ["RoleQueue", "build_roles", "Performer"]
 Performer = tuple[str, int]
 
 
+class ValueQueue:
+    """``capacity`` servers; waiting requests are served lowest ``priority`` first, then in
+    arrival order. A heap, so each request and release costs O(log n)."""
+
+    def __init__(self, env: simpy.Environment, capacity: int):
+        self.env = env
+        self.idle = capacity
+        self.waiting: list[tuple[float, int, simpy.Event]] = []
+        self.count = 0
+        self.cancelled: set[int] = set()
+
+    def request(self, priority: float) -> simpy.Event:
+        """An event that fires when a server is this request's."""
+        event = self.env.event()
+        if self.idle > 0 and not self.waiting:
+            self.idle -= 1
+            event.succeed()
+        else:
+            self.count += 1
+            heapq.heappush(self.waiting, (priority, self.count, event))
+        return event
+
+    def cancel(self, event: simpy.Event) -> None:
+        """Withdraw a request that has not been served (the buyer left)."""
+        self.cancelled.add(id(event))
+
+    def release(self) -> None:
+        """A server is free: give it to the next request still waiting."""
+        while self.waiting:
+            _, _, event = heapq.heappop(self.waiting)
+            if id(event) in self.cancelled:
+                self.cancelled.discard(id(event))
+                continue
+            event.succeed()
+            return
+        self.idle += 1
+
+
 class RoleQueue:
     """One role: its queues (one per team), its calendar and its work speed."""
 
@@ -51,7 +89,7 @@ class RoleQueue:
         self.pickup = pickup
         # Serving by predicted value needs a real priority queue (later buyers can go first).
         self.priority = (
-            [simpy.PriorityResource(env, capacity=max(c, 1)) for c in self.capacities]
+            [ValueQueue(env, max(c, 1)) for c in self.capacities]
             if spec.discipline == "predicted_value" else None
         )
 
@@ -100,19 +138,19 @@ class RoleQueue:
         env = self.env
         queue = self.priority[self.team_of(buyer)]  # type: ignore[index]
         value = buyer.score if buyer.score == buyer.score else buyer.acv
-        req = queue.request(priority=-value)
+        req = queue.request(-value)
         if deadline is None:
             yield req
         else:
             fired = yield req | env.timeout(max(0.0, deadline - env.now))
             if req not in fired:
-                req.cancel()
+                queue.cancel(req)
                 log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
                 return None
         start = self.calendar.next_open(env.now)
         if deadline is not None and start > deadline:
             yield env.timeout(max(0.0, deadline - env.now))
-            queue.release(req)
+            queue.release()
             log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
             return None
         occupied = work * self.time_per_work
@@ -120,7 +158,7 @@ class RoleQueue:
         log.record(start, buyer.id, "start", self.name, activity, start - queued_at)
         log.record(end, buyer.id, "end", self.name, activity, occupied)
         yield env.timeout(end - env.now)
-        queue.release(req)
+        queue.release()
         return start
 
 
