@@ -222,8 +222,10 @@ def _costs(k: dict[str, float], res: SimResult, t0: float, t1: float, years: flo
         if total_busy > 0:
             share = acq_busy / total_busy
         else:
+            # No modelled work in the window: split by what the role is routed to; a role
+            # routed to nothing (e.g. marketers building awareness) is acquisition cost.
             routed = [a for a, r in scn.routing.items() if name in ([r] if isinstance(r, str) else r.values())]
-            share = _div(sum(a in acquisition for a in routed), len(routed)) if routed else 0.0
+            share = _div(sum(a in acquisition for a in routed), len(routed)) if routed else 1.0
         tasks = float(rows["count"].sum())
         acq_tasks = float(rows.loc[rows.acquisition, "count"].sum())
         ai += role.cost_per_task * tasks / years
