@@ -65,21 +65,22 @@ class Buyer:
         """
         if self._rows is not None:
             draws, i = self._rows
-            self.u = draws.u[i].tolist()
-            self.z = draws.z[i].tolist()
-            self.work = draws.work[i].tolist()
-            self.deliberation = draws.deliberation[i].tolist()
+            row = draws.table[i].tolist()
+            a, b, c = draws.cuts
+            self.u, self.z, self.work, self.deliberation = row[:a], row[a:b], row[b:c], row[c:]
             self._rows = None
 
 
-@dataclass(frozen=True)
 class _ChunkDraws:
-    """A chunk's journey draws, kept as arrays until a buyer needs theirs."""
+    """A chunk's journey draws (uniforms, normals, work, deliberation side by side), kept as
+    one array until a buyer needs their row."""
 
-    u: np.ndarray
-    z: np.ndarray
-    work: np.ndarray
-    deliberation: np.ndarray
+    __slots__ = ("table", "cuts")
+
+    def __init__(self, u: np.ndarray, z: np.ndarray, work: np.ndarray, deliberation: np.ndarray):
+        self.table = np.hstack([u, z, work, deliberation])
+        a = u.shape[1]
+        self.cuts = (a, a + z.shape[1], a + z.shape[1] + work.shape[1])
 
 
 @dataclass(frozen=True)

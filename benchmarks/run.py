@@ -1,0 +1,184 @@
+"""orgsim's performance, measured side by side with SimPy itself.
+
+    python benchmarks/run.py [--quick] [--json PATH]
+
+Prints a table and writes JSON. Every figure is the median of several runs, and every ratio
+is taken between runs made in this same invocation, interleaved, so machine noise hits both
+sides alike. Not part of the test suite: speed is measured here, never asserted in a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bare_simpy_mmc  # noqa: E402
+
+import sim  # noqa: E402
+from sim.market import expected_buyers  # noqa: E402
+
+MAIN_JOB = ["compare", "scenarios/siloed.yaml", "scenarios/cross_functional.yaml", "scenarios/ai_automated.yaml"]
+DESIGNS = ["siloed", "cross_functional", "ai_automated", "bridge_sales", "escalator", "plg",
+           "cs_led_growth", "hybrid", "mini_business_units"]
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def mmc_ratio(repeats: int, horizon_days: float) -> dict[str, float]:
+    """orgsim on scenarios/validation/mmc.yaml (event log on) against bare SimPy, same lambda, mu, c, customers."""
+    scn = sim.load_scenario(ROOT / "scenarios/validation/mmc.yaml",
+                            [f"simulation.horizon={horizon_days}", "simulation.warmup=1"])
+    lam = scn.market.channels["inbound"].rate_per_week / 7.0
+    mu = 1.0 / scn.market.activities["serve"].work.mean_value
+    c = scn.roles["server"].headcount
+    ours, bare, ratios = [], [], []
+    for r in range(repeats):
+        started = time.perf_counter()
+        res = sim.simulate(scn, r + 1, events=True)
+        seconds = time.perf_counter() - started
+        n = len(res.buyers)
+        o = n / seconds
+        b = bare_simpy_mmc.run(lam, mu, c, n, seed=r + 1)["customers_per_second"]
+        ours.append(o)
+        bare.append(b)
+        ratios.append(o / b)
+    return {"orgsim_customers_per_second": _median(ours), "bare_simpy_customers_per_second": _median(bare),
+            "mmc_ratio": _median(ratios), "customers": n}
+
+
+def buyers_per_second(repeats: int, horizon: str) -> dict[str, float]:
+    """The full default journey, per design, one process (simulate only)."""
+    out = {}
+    for name in DESIGNS:
+        scn = sim.load_scenario(ROOT / f"scenarios/{name}.yaml", [f"simulation.horizon={horizon}"])
+        rates = []
+        for r in range(repeats):
+            started = time.perf_counter()
+            res = sim.simulate(scn, r + 1)
+            rates.append(len(res.buyers) / (time.perf_counter() - started))
+        out[name] = _median(rates)
+    return out
+
+
+_SCALE_CHILD = """
+import resource, sys, time
+sys.path.insert(0, {root!r})
+import sim
+scn = sim.load_scenario({path!r}, {overrides!r})
+started = time.perf_counter()
+res = sim.simulate(scn, 1)
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(len(res.buyers), len(res.events), seconds, peak)
+"""
+
+
+def scaling(sizes: list[int]) -> list[dict[str, float]]:
+    """Seconds per buyer and peak memory at growing sizes (each in a fresh process)."""
+    base = sim.load_scenario(ROOT / "scenarios/siloed.yaml", ["simulation.horizon=1y", "simulation.warmup=30d"])
+    per_year = expected_buyers(base)
+    rows = []
+    for n in sizes:
+        factor = n / per_year
+        overrides = ["simulation.horizon=1y", "simulation.warmup=30d", "simulation.max_buyers=100000000"] + [
+            f"market.channels.{c}.rate_per_week={ch.rate_per_week * factor}" for c, ch in base.market.channels.items()]
+        code = _SCALE_CHILD.format(root=str(ROOT), path=str(ROOT / "scenarios/siloed.yaml"), overrides=overrides)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        buyers, events, seconds, peak = out.stdout.split()
+        rows.append({"target_buyers": n, "buyers": int(buyers), "events": int(events),
+                     "seconds": float(seconds), "us_per_buyer": float(seconds) / int(buyers) * 1e6,
+                     "peak_bytes": int(peak), "peak_bytes_per_buyer": int(peak) / int(buyers)})
+    return rows
+
+
+def parallel_speedup(reps: int) -> dict[str, float]:
+    """Replications with jobs=2 against jobs=1, same work."""
+    paths = [ROOT / "scenarios/siloed.yaml"]
+    times = {}
+    for jobs in (1, 2):
+        started = time.perf_counter()
+        sim.compare(paths, reps=reps, jobs=jobs, overrides=["simulation.horizon=2y"])
+        times[jobs] = time.perf_counter() - started
+    return {"jobs1_seconds": times[1], "jobs2_seconds": times[2], "parallel_speedup": times[1] / times[2]}
+
+
+def main_job_seconds(extra: list[str]) -> dict[str, float]:
+    """The README's main command end to end: import, simulate, write, charts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sim", *MAIN_JOB, "--quiet", "--out", tmp, *extra],
+                       cwd=ROOT, check=True, capture_output=True)
+        seconds = time.perf_counter() - started
+        folder = next(Path(tmp).iterdir())
+        report = _report_seconds(folder)
+    return {"main_job_seconds": seconds, **report}
+
+
+def _report_seconds(folder: Path) -> dict[str, float]:
+    """Re-render the report of a 3-design compare from its CSVs (no simulation)."""
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "sim", "report", str(folder)], cwd=ROOT, capture_output=True)
+    if out.returncode != 0:  # no report command yet: time the charts alone
+        from sim.report import write_charts  # noqa: F401
+
+        return {"report_seconds": float("nan")}
+    return {"report_seconds": time.perf_counter() - started}
+
+
+def _machine() -> dict[str, str]:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": str(os.cpu_count()),
+            "platform": platform.platform(), "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a reduced run in under a minute")
+    parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results.json")
+    args = parser.parse_args()
+    q = args.quick
+    results: dict[str, object] = {"machine": _machine(), "quick": q}
+    results["mmc"] = mmc_ratio(3 if q else 5, 120 if q else 600)
+    results["buyers_per_second"] = buyers_per_second(1 if q else 3, "6mo" if q else "2y")
+    results["scaling"] = scaling([10_000, 100_000] if q else [10_000, 100_000, 1_000_000])
+    results["parallel"] = parallel_speedup(4 if q else 8)
+    results["main_job"] = main_job_seconds(["--reps", "2"] if q else [])
+    args.json.write_text(json.dumps(results, indent=2))
+    m, p, j = results["mmc"], results["parallel"], results["main_job"]
+    rows = [
+        ("mmc_ratio (orgsim / bare SimPy, customers/s)", f"{m['mmc_ratio']:.2f}", ">= 0.75"),  # type: ignore[index]
+        ("orgsim M/M/c customers/s", f"{m['orgsim_customers_per_second']:,.0f}", ""),  # type: ignore[index]
+        ("bare SimPy M/M/c customers/s", f"{m['bare_simpy_customers_per_second']:,.0f}", ""),  # type: ignore[index]
+    ]
+    for name, rate in results["buyers_per_second"].items():  # type: ignore[union-attr]
+        rows.append((f"buyers/s {name}", f"{rate:,.0f}", ">= 25,000" if name == "siloed" else ""))
+    for row in results["scaling"]:  # type: ignore[union-attr]
+        rows.append((f"scaling {row['buyers']:,} buyers: us/buyer, bytes/buyer",
+                     f"{row['us_per_buyer']:.1f}, {row['peak_bytes_per_buyer']:,.0f}", "flat; <= 1 KB"))
+    rows.append(("parallel_speedup (jobs 2 / jobs 1)", f"{p['parallel_speedup']:.2f}", ">= 1.8"))  # type: ignore[index]
+    rows.append(("main_job_seconds", f"{j['main_job_seconds']:.1f}", "< 60"))  # type: ignore[index]
+    rows.append(("report_seconds", f"{j['report_seconds']:.1f}", "< 10"))  # type: ignore[index]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure'.ljust(width)}  {'value':>20}  target")
+    for name, value, target in rows:
+        print(f"{name.ljust(width)}  {value:>20}  {target}")
+    print(f"\nJSON: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
