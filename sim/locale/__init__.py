@@ -7,7 +7,7 @@ roles, steps) are translated when the catalogue knows them and shown as written 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,11 @@ def _load(lang: str) -> dict[str, Any]:
 
 
 def flat_keys(tree: dict[str, Any], prefix: str = "") -> set[str]:
-    """Every leaf key of a nested mapping, dotted (``report.title``)."""
+    """Every leaf key of a nested mapping, dotted (``report.title``); empty tables have none."""
     keys: set[str] = set()
     for key, value in tree.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict):
             keys |= flat_keys(value, path + ".")
         else:
             keys.add(path)
@@ -40,7 +40,7 @@ def flat_keys(tree: dict[str, Any], prefix: str = "") -> set[str]:
 class Catalogue:
     """The words of one language, looked up by dotted key."""
 
-    def __init__(self, lang: str, entries: dict[str, Any], fallback: "Catalogue | None" = None):
+    def __init__(self, lang: str, entries: dict[str, Any], fallback: Catalogue | None = None):
         self.lang = lang
         self.entries = entries
         self.fallback = fallback
@@ -91,7 +91,7 @@ class Catalogue:
         return self.t("meta.list_separator").join(items)
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str = "en") -> Catalogue:
     """The catalogue of ``lang`` (one of :data:`LANGUAGES`)."""
     if lang not in LANGUAGES:

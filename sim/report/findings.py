@@ -13,7 +13,7 @@ from ..locale import Catalogue
 from . import kpis as K
 from .folder import ReportData
 
-__all__ = ["Finding", "finding", "findings", "sentence", "overview", "summary_sentences", "Lead", "lead"]
+__all__ = ["Finding", "finding", "findings", "sentence", "overview", "summary_sentences", "Lead", "lead", "window_text"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,12 @@ def finding(data: ReportData, design: str, kpi: str) -> Finding | None:
                    _judge(kpi, float(d.diff_mean), low, high))
 
 
+def window_text(data: ReportData, cat: Catalogue) -> str:
+    """The measured window in words: 2.5 years, or 300 days."""
+    days = data.window_days
+    return cat.t("units.years", v=f"{days / 365:.1f}") if days >= 365 else cat.t("units.days", v=f"{days:.0f}")
+
+
 def findings(data: ReportData, design: str, kpis: tuple[str, ...] = K.HEADLINE) -> list[Finding]:
     return [f for f in (finding(data, design, k) for k in kpis) if f is not None]
 
@@ -73,7 +79,8 @@ def sentence(f: Finding, data: ReportData, cat: Catalogue) -> str:
         design=cat.design(f.design), baseline=cat.design(data.baseline), kpi=K.label(f.kpi, cat),
         base=K.fmt(f.kpi, f.base, cat), value=K.fmt(f.kpi, f.value, cat),
         diff=K.fmt_diff(f.kpi, f.diff, cat),
-        ci=K.fmt_ci(f.kpi, f.low, f.high, data.level, cat, diff=True),
+        ci=(cat.t("units.fixed") if f.low == f.high == f.diff
+            else K.fmt_ci(f.kpi, f.low, f.high, data.level, cat, diff=True)),
     )
     if f.verdict in ("unclear", "same", "no_ci"):
         return cat.t(f"summary.{f.verdict}", **values)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +53,6 @@ class ReportData:
     sensitivity: pd.DataFrame | None = None
     folder: Path | None = None
     ci_level: float = CI_LEVEL
-    _means: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
 
     @property
     def baseline(self) -> str:
@@ -132,7 +131,7 @@ def read_folder(folder: Path) -> ReportData:
     )
 
 
-def from_results(results: "Results") -> ReportData:
+def from_results(results: Results) -> ReportData:
     """The same view of an experiment still in memory (for :func:`write_charts`)."""
     from importlib import metadata
 

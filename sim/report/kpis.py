@@ -54,19 +54,29 @@ _SPECS: dict[str, KpiSpec] = {
     "context_losses_per_won": KpiSpec("number", -1),
     "onboarding_completion": KpiSpec("percent", 1),
     "time_to_value_p50_days": KpiSpec("days", -1),
+    "expansion_rate_annual": KpiSpec("percent", 1),
+    "at_risk_share": KpiSpec("percent", -1),
+    "north_star": KpiSpec("number", 0),
 }
 _PREFIX_SPECS = {
     "lost.": KpiSpec("count", -1),
     "utilization.": KpiSpec("percent", 0),
     "queue_wait_mean_hours.": KpiSpec("hours", -1),
+    "source_share.": KpiSpec("percent", 0),
+    "won_share.": KpiSpec("percent", 0),
 }
+#: Per-item KPIs: prefix -> (catalogue names group, placeholder in KPI_DOCS and kpi labels).
+_PREFIX_ITEMS = {"lost": ("reasons", "reason"), "utilization": ("roles", "role"),
+                 "queue_wait_mean_hours": ("roles", "role"), "source_share": ("sources", "source"),
+                 "won_share": ("sources", "source")}
 
 #: KPI table groups, in order; KPIs not listed go to "other" (or "roles" for per-role KPIs).
 GROUPS: dict[str, tuple[str, ...]] = {
     "funnel": ("buyers", "contacted", "won", "conversion_rate", "win_rate", "first_response_p50_hours",
                "first_response_p90_hours", "answered_within_1h_share", "never_answered_share",
                "sales_cycle_p50_days", "in_flight_share"),
-    "retention": ("new_customers", "new_arr_annual", "logo_churn_annual", "grr", "nrr", "arr_end"),
+    "retention": ("new_customers", "new_arr_annual", "logo_churn_annual", "grr", "nrr", "expansion_rate_annual",
+                  "at_risk_share", "arr_end"),
     "economics": ("ltv", "cac", "ltv_to_cac", "cac_payback_months", "people_cost", "ai_cost",
                   "marketing_cost", "total_cost"),
     "handoffs": ("handoffs_per_won", "context_losses_per_won", "onboarding_completion",
@@ -99,10 +109,9 @@ def group_of(kpi: str) -> str:
 def label(kpi: str, cat: Catalogue) -> str:
     """The KPI's name in the catalogue's language."""
     prefix, _, rest = kpi.partition(".")
-    if rest and prefix == "lost":
-        return cat.t("kpi.lost", reason=cat.name("reasons", rest))
-    if rest and prefix in ("utilization", "queue_wait_mean_hours"):
-        return cat.t(f"kpi.{prefix}", role=cat.role(rest))
+    if rest and prefix in _PREFIX_ITEMS:
+        group, placeholder = _PREFIX_ITEMS[prefix]
+        return cat.t(f"kpi.{prefix}", **{placeholder: cat.name(group, rest)})
     try:
         return cat.t(f"kpi.{kpi}")
     except KeyError:
@@ -112,33 +121,40 @@ def label(kpi: str, cat: Catalogue) -> str:
 def definition(kpi: str, cat: Catalogue) -> str:
     """The KPI's formula (sim.metrics.KPI_DOCS), translated when the catalogue has it."""
     prefix, _, rest = kpi.partition(".")
-    key = f"{prefix}.<{'reason' if prefix == 'lost' else 'role'}>" if rest else kpi
+    key = f"{prefix}.<{_PREFIX_ITEMS[prefix][1]}>" if rest and prefix in _PREFIX_ITEMS else kpi
     return cat.mapping("kpi_docs").get(key) or KPI_DOCS.get(key, "")
 
 
 def _minus(text: str) -> str:
+    """A typographic minus; no sign at all on a number that rounds to zero."""
+    if text[:1] in "+-" and not any(c in "123456789" for c in text):
+        return text[1:]
     return text.replace("-", "\u2212", 1) if text.startswith("-") else text
 
 
-def fmt_money(x: float, cat: Catalogue, signed: bool = False) -> str:
-    """Money for the catalogue's readers: $1.23M / $53.4K, or 415万ドル / 5.3万ドル."""
+def fmt_money(x: float, cat: Catalogue, signed: bool = False, short: bool = False) -> str:
+    """Money for the catalogue's readers: $1.23M / $53.4K, or 415万ドル / 5.3万ドル;
+    ``short`` drops trailing zeros (for axis ticks: $16M, $2.5M, $125K)."""
     if not math.isfinite(x):
         return "–"
     sign = ("+" if x > 0 else "-" if x < 0 else "") if signed else ("-" if x < 0 else "")
     a = abs(x)
+    def num(v: float, digits: int) -> str:
+        return f"{v:,.4g}" if short else f"{v:,.{digits}f}"
+
     if cat.money_style == "man":
         if a >= 1e8:
-            body = f"{a / 1e8:,.2f}億ドル"
+            body = f"{num(a / 1e8, 2)}億ドル"
         elif a >= 1e6:
-            body = f"{a / 1e4:,.0f}万ドル"
+            body = f"{num(a / 1e4, 0)}万ドル"
         elif a >= 1e4:
-            body = f"{a / 1e4:,.1f}万ドル"
+            body = f"{num(a / 1e4, 0 if a >= 1e5 else 1)}万ドル"
         else:
             body = f"{a:,.0f}ドル"
     elif a >= 1e6:
-        body = f"${a / 1e6:,.2f}M"
+        body = f"${num(a / 1e6, 2)}M"
     elif a >= 1e3:
-        body = f"${a / 1e3:,.1f}K"
+        body = f"${num(a / 1e3, 1)}K"
     else:
         body = f"${a:,.0f}"
     return _minus(sign + body)

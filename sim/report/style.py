@@ -12,12 +12,14 @@ from __future__ import annotations
 import html
 import importlib.util
 import io
+import logging
 import re
 import textwrap
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from matplotlib.text import Text  # noqa: E402
 from ..locale import Catalogue  # noqa: E402
 
 __all__ = ["PALETTE", "design_colors", "tint", "japanese_font", "chart_style", "Chart", "frame",
-           "style_axes", "save_chart", "svg_markup", "png_bytes", "INK", "MUTED", "GRID", "BETTER"]
+           "style_axes", "save_chart", "svg_text", "svg_markup", "png_bytes", "INK", "MUTED", "GRID", "BETTER"]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 INK = "#1f2933"
@@ -55,7 +57,7 @@ def tint(color: str, amount: float) -> str:
     return matplotlib.colors.to_hex([c + (1 - c) * amount for c in rgb])
 
 
-@lru_cache(maxsize=None)
+@cache
 def japanese_font() -> str:
     """Name of a font with Japanese glyphs, registered with matplotlib."""
     spec = importlib.util.find_spec("japanize_matplotlib")  # located, not imported
@@ -85,12 +87,19 @@ def chart_style(cat: Catalogue) -> Iterator[None]:
         "xtick.color": "#374151",
         "ytick.color": "#374151",
         "axes.unicode_minus": True,
+        "text.parse_math": False,
         "svg.fonttype": "path",
         "svg.hashsalt": "orgsim",
         "figure.dpi": 100,
     }
-    with plt.rc_context(rc):
-        yield
+    quiet = logging.getLogger("matplotlib.font_manager")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # IPAexGothic has no bold face: titles fall back to regular
+    try:
+        with plt.rc_context(rc):
+            yield
+    finally:
+        quiet.setLevel(level)
 
 
 @dataclass
@@ -104,25 +113,42 @@ class Chart:
     section: str = ""
 
 
+def _width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
 def _wrap(text: str, cat: Catalogue, width: int) -> str:
-    if cat.lang == "ja":
-        width = int(width * 0.55)
-        return "\n".join(text[i:i + width] for i in range(0, len(text), width))
-    return textwrap.fill(text, width)
+    """Wrap at ``width`` half-width columns; Japanese lines break after punctuation or a space
+    near the end of a line rather than inside a word or number."""
+    if cat.lang != "ja":
+        return textwrap.fill(text, width)
+    lines, line = [], ""
+    for ch in text:
+        line += ch
+        if sum(map(_width, line)) >= width:
+            cut = max(line.rfind(p) for p in ("、", "。", "）", "：", ": ", " ", "（"))
+            if cut > len(line) * 0.6:
+                keep = cut if line[cut] == "（" else cut + 1
+                lines.append(line[:keep])
+                line = line[keep:]
+            else:
+                lines.append(line)
+                line = ""
+    return "\n".join([*lines, line] if line else lines)
 
 
 def frame(title: str, subtitle: str, footer: str, cat: Catalogue, legend: dict[str, str] | None = None,
-          nrows: int = 1, ncols: int = 1, bottom: float = 0.13, left: float = 0.08,
+          nrows: int = 1, ncols: int = 1, bottom: float = 0.13, left: float = 0.08, gap: float = 0.035,
           figsize: tuple[float, float] = (11, 6.1875), **grid: Any) -> tuple[Figure, Any, list[Text]]:
-    """A 16:9 figure with a title (the finding), a subtitle (what is shown), an optional
-    design legend, the axes, and a footer; returns (figure, axes, header texts)."""
+    """A 16:9 figure with a title (the finding), a subtitle (what is shown), an optional design
+    legend, the axes (``gap`` below the header), and a footer; returns (figure, axes, header texts)."""
     fig = plt.figure(figsize=figsize)
-    wrapped = _wrap(title, cat, 86)
+    wrapped = _wrap(title, cat, 92 if cat.lang != "ja" else 100)
     lines = wrapped.count("\n") + 1
-    header = [fig.text(0.02, 0.965, wrapped, fontsize=15, fontweight="bold", color=INK, va="top",
+    header = [fig.text(0.02, 0.965, wrapped, fontsize=14.5, fontweight="bold", color=INK, va="top",
                        linespacing=1.15)]
     y = 0.965 - 0.052 * lines - 0.006
-    sub = _wrap(subtitle, cat, 130)
+    sub = _wrap(subtitle, cat, 135)
     header.append(fig.text(0.02, y, sub, fontsize=10, color=MUTED, va="top", linespacing=1.2))
     y -= 0.036 * (sub.count("\n") + 1) + 0.012
     if legend:
@@ -132,7 +158,7 @@ def frame(title: str, subtitle: str, footer: str, cat: Catalogue, legend: dict[s
         y -= 0.05 * ((len(legend) - 1) // 5 + 1)
     fig.text(0.02, 0.018, footer, fontsize=7.5, color=MUTED)
     axes = fig.subplots(nrows, ncols, squeeze=True, **grid)
-    fig.subplots_adjust(top=y - 0.035, bottom=bottom, left=left, right=0.975)
+    fig.subplots_adjust(top=y - gap, bottom=bottom, left=left, right=0.975)
     for ax in (axes.flat if hasattr(axes, "flat") else [axes]):
         style_axes(ax)
     return fig, axes, header
@@ -146,15 +172,22 @@ def style_axes(ax: Any, grid_axis: str = "y") -> None:
     ax.tick_params(labelsize=9.5, length=3)
 
 
-def save_chart(chart: Chart, folder: Path, cat: Catalogue) -> list[str]:
-    """Write the chart as PNG (for slides) and SVG into ``folder``; return the file names."""
+def save_chart(chart: Chart, folder: Path, cat: Catalogue, svg: str | None = None) -> list[str]:
+    """Write the chart as PNG (for slides) and SVG into ``folder``; return the file names.
+    ``svg``: the chart's SVG text if already drawn (see :func:`svg_text`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    names = []
     with chart_style(cat):
-        for ext in ("png", "svg"):
-            chart.fig.savefig(folder / f"{chart.stem}.{ext}", dpi=_DPI, metadata=_metadata(ext))
-            names.append(f"{chart.stem}.{ext}")
-    return names
+        chart.fig.savefig(folder / f"{chart.stem}.png", dpi=_DPI, metadata=_metadata("png"))
+    (folder / f"{chart.stem}.svg").write_text(svg if svg is not None else svg_text(chart, cat), encoding="utf-8")
+    return [f"{chart.stem}.png", f"{chart.stem}.svg"]
+
+
+def svg_text(chart: Chart, cat: Catalogue) -> str:
+    """The chart as an SVG file's text."""
+    buf = io.BytesIO()
+    with chart_style(cat):
+        chart.fig.savefig(buf, format="svg", metadata=_metadata("svg"))
+    return buf.getvalue().decode("utf-8")
 
 
 def _metadata(ext: str) -> dict[str, Any]:
@@ -181,13 +214,10 @@ def png_bytes(chart: Chart, cat: Catalogue, header: bool = True) -> bytes:
 _SVG_DROP = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->|<metadata>.*?</metadata>", re.S)
 
 
-def svg_markup(chart: Chart, cat: Catalogue) -> str:
-    """The chart as an ``<svg>`` element to inline in HTML: no prolog, comments or metadata,
-    ids prefixed with the chart's name so that charts on one page never share an id."""
-    buf = io.BytesIO()
-    with chart_style(cat):
-        chart.fig.savefig(buf, format="svg", metadata=_metadata("svg"))
-    svg = _SVG_DROP.sub("", buf.getvalue().decode("utf-8")).strip()
+def svg_markup(chart: Chart, svg: str) -> str:
+    """An SVG file's text as an ``<svg>`` element to inline in HTML: no prolog, comments or
+    metadata, ids prefixed with the chart's name so that charts on one page never share an id."""
+    svg = _SVG_DROP.sub("", svg).strip()
     p = f"{chart.stem}-"
     label = html.escape(chart.title, quote=True)
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{p}{m.group(1)}"', svg)
