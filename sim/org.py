@@ -38,7 +38,7 @@ class ValueQueue:
         self.idle = capacity
         self.waiting: list[tuple[float, int, simpy.Event]] = []
         self.count = 0
-        self.cancelled: set[int] = set()
+        self.cancelled: set[simpy.Event] = set()
 
     def request(self, priority: float) -> simpy.Event:
         """An event that fires when a server is this request's."""
@@ -53,14 +53,14 @@ class ValueQueue:
 
     def cancel(self, event: simpy.Event) -> None:
         """Withdraw a request that has not been served (the buyer left)."""
-        self.cancelled.add(id(event))
+        self.cancelled.add(event)
 
     def release(self) -> None:
         """A server is free: give it to the next request still waiting."""
         while self.waiting:
             _, _, event = heapq.heappop(self.waiting)
-            if id(event) in self.cancelled:
-                self.cancelled.discard(id(event))
+            if event in self.cancelled:
+                self.cancelled.discard(event)
                 continue
             event.succeed()
             return
@@ -142,8 +142,10 @@ class RoleQueue:
         if deadline is None:
             yield req
         else:
-            fired = yield req | env.timeout(max(0.0, deadline - env.now))
-            if req not in fired:
+            yield req | env.timeout(max(0.0, deadline - env.now))
+            # A server handed over at the very instant the deadline fires still counts:
+            # the buyer is served, as in the FIFO queue.
+            if not req.triggered:
                 queue.cancel(req)
                 log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
                 return None

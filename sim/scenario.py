@@ -94,7 +94,8 @@ def _merge(base: dict, over: dict) -> dict:
     """Deep-merge ``over`` into a copy of ``base``: mappings merge, everything else replaces."""
     out = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        # A distribution is one value: a child that names one replaces the parent's whole.
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
             out[key] = _merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -228,8 +229,9 @@ def _message(err: dict) -> str:
     kind = err["type"]
     key = str(err["loc"][-1]) if err["loc"] else ""
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(key, _KNOWN, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        # A name valid elsewhere in the schema is no help here: suggest only other names.
+        close = [c for c in difflib.get_close_matches(key, _KNOWN, n=3) if c != key]
+        hint = f" (did you mean {close[0]!r}?)" if close else " (not allowed here)"
         return f"unknown key{hint}"
     if kind == "missing":
         return "required key is missing"

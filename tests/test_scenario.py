@@ -75,3 +75,11 @@ def test_null_is_not_a_way_to_smuggle_bad_values(tmp_path):
     with pytest.raises(ScenarioError) as err:
         sim.load_scenario(path)
     assert "roles.marketing" in str(err.value)
+
+
+def test_extends_replaces_a_distribution_whole(tmp_path):
+    path = tmp_path / "child.yaml"
+    path.write_text(f"extends: {SCENARIOS / 'siloed.yaml'}\n"
+                    "market:\n  segments:\n    smb:\n      patience: {dist: constant, value: 2d}\n")
+    scn = sim.load_scenario(path)
+    assert scn.market.segments["smb"].patience.mean_value == 2.0

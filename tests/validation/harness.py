@@ -8,14 +8,15 @@ The event log (``SimResult.events``) has one row per event: ``time`` (days), ``b
 Replications run in worker processes (one per core, at most ``reps``); set
 ``ORGSIM_VALIDATION_JOBS=1`` to run them in the test process. Their seeds derive from the
 scenario's ``simulation.seed``; set ``ORGSIM_VALIDATION_SEED`` to rerun every check on fresh
-random numbers (the checks use confidence intervals, so they must pass for any seed, bar the
-nominal 1% per check).
+random numbers (the checks use simultaneous confidence intervals, so a correct engine must
+pass them for any seed, bar the nominal 1% per test module).
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 import os
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -28,17 +29,18 @@ import sim
 from sim import Scenario, SimResult
 
 __all__ = [
-    "VALIDATION",
     "SHIPPED",
-    "load",
-    "replication_seeds",
-    "replicate",
-    "Visits",
-    "visits",
-    "waits_started_in",
-    "time_average_waiting",
+    "VALIDATION",
     "LittleTerms",
     "little_terms",
+    "load",
+    "replicate",
+    "replicate_each",
+    "replication_seeds",
+    "time_average_waiting",
+    "utilization",
+    "visits",
+    "waits_started_in",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,18 +57,23 @@ def load(name: str, overrides: Sequence[str] = ()) -> Scenario:
     return sim.load_scenario(VALIDATION / name, list(overrides))
 
 
-def replication_seeds(root: int, reps: int) -> list[int]:
-    """``reps`` independent 63-bit seeds derived from ``root`` (``ORGSIM_VALIDATION_SEED`` wins)."""
+def replication_seeds(root: int, reps: int, key: str = "") -> list[int]:
+    """``reps`` independent 63-bit seeds derived from ``root`` and ``key``.
+
+    ``ORGSIM_VALIDATION_SEED``, when set, replaces ``root``. Each check passes its own
+    ``key`` (its case name), so different checks do not share random numbers: their
+    verdicts are independent evidence.
+    """
     root = int(os.environ.get("ORGSIM_VALIDATION_SEED", root))
-    state = np.random.SeedSequence(root).generate_state(reps, dtype=np.uint64)
-    return [int(s >> np.uint64(1)) for s in state]
+    seq = np.random.SeedSequence(root, spawn_key=(zlib.crc32(key.encode("utf-8")),))
+    return [int(s >> np.uint64(1)) for s in seq.generate_state(reps, dtype=np.uint64)]
 
 
 def _one(scn: Scenario, seed: int, statistic: Statistic) -> dict[str, float]:
     return {"seed": seed, **statistic(sim.simulate(scn, seed))}
 
 
-def replicate(scn: Scenario, statistic: Statistic, reps: int | None = None) -> pd.DataFrame:
+def replicate(scn: Scenario, statistic: Statistic, reps: int | None = None, key: str = "") -> pd.DataFrame:
     """Simulate ``reps`` independent replications and apply ``statistic`` to each.
 
     Parameters
@@ -78,46 +85,56 @@ def replicate(scn: Scenario, statistic: Statistic, reps: int | None = None) -> p
         replication's result to named numbers.
     reps
         Number of replications.
+    key
+        Names the check, to derive its own seeds (see :func:`replication_seeds`).
 
     Returns
     -------
     pandas.DataFrame
         One row per replication: ``seed`` and the statistic's columns, in seed order.
     """
-    reps = scn.simulation.reps if reps is None else reps
-    seeds = replication_seeds(scn.simulation.seed, reps)
+    return replicate_each([scn], statistic, reps, [key])[0]
+
+
+def replicate_each(scenarios: Sequence[Scenario], statistic: Statistic, reps: int | None = None,
+                   keys: Sequence[str] | None = None) -> list[pd.DataFrame]:
+    """:func:`replicate` for several scenarios at once, sharing the worker processes."""
+    keys = list(keys) if keys is not None else [""] * len(scenarios)
+    counts = [scn.simulation.reps if reps is None else reps for scn in scenarios]
+    scns: list[Scenario] = []
+    seeds: list[int] = []
+    for scn, key, n in zip(scenarios, keys, counts, strict=True):
+        scns += [scn] * n
+        seeds += replication_seeds(scn.simulation.seed, n, key or scn.name)
     jobs = int(os.environ.get("ORGSIM_VALIDATION_JOBS", os.cpu_count() or 1))
-    jobs = max(1, min(jobs, reps))
+    jobs = max(1, min(jobs, len(seeds)))
     if jobs == 1:
-        rows = [_one(scn, s, statistic) for s in seeds]
+        rows = [_one(scn, seed, statistic) for scn, seed in zip(scns, seeds)]
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            rows = list(pool.map(_one, [scn] * reps, seeds, [statistic] * reps))
-    return pd.DataFrame(rows)
+            rows = list(pool.map(_one, scns, seeds, [statistic] * len(seeds)))
+    bounds = itertools.accumulate(counts, initial=0)
+    return [pd.DataFrame(rows[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 # ------------------------------------------------------------------------------ event log
 
 
-@dataclass(frozen=True)
-class Visits:
-    """Every visit to one role's queue, one row per ``queue`` event, in the columns:
-
-    ``buyer``, ``activity``, ``queued_at``, ``left_at`` (time of the matching ``start`` or
-    ``renege``; NaN while still waiting at the end of the run), ``outcome`` ("start",
-    "renege" or "" while waiting) and ``wait`` (that event's ``value``: the wait the engine
-    reports).
-    """
-
-    table: pd.DataFrame
-
-
-def visits(events: pd.DataFrame, role: str) -> Visits:
-    """Pair each ``queue`` event of ``role`` with the ``start`` or ``renege`` that ends it.
+def visits(events: pd.DataFrame, role: str) -> pd.DataFrame:
+    """Every visit to ``role``'s queue: each ``queue`` event paired with the ``start`` or
+    ``renege`` that ends it, in order of joining.
 
     A buyer is one sequential process, so at one role its events alternate
     queue, (start | renege), queue, ... in time order; this is asserted, as is that the
     pair names the same activity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``buyer``, ``activity``, ``queued_at``, ``left_at`` (time of the matching ``start``
+        or ``renege``; NaN while still waiting at the end of the run), ``outcome``
+        ("start", "renege", or "" while waiting) and ``wait`` (that event's ``value``: the
+        wait the engine reports).
     """
     ev = events[(events.role == role) & events.event.isin(["queue", "start", "renege"])]
     # The log is sorted by time (stably); sorting by buyer stably keeps each buyer's order.
@@ -146,11 +163,10 @@ def visits(events: pd.DataFrame, role: str) -> Visits:
     outcome[has] = kind[nxt[has]]
     mismatch = has & (activity[np.where(has, nxt, q)] != activity[q])
     assert not mismatch.any(), f"role {role}: a queue event is ended by another activity's event"
-    table = pd.DataFrame({
+    return pd.DataFrame({
         "buyer": buyer[q], "activity": activity[q], "queued_at": time[q], "left_at": left_at,
         "outcome": outcome, "wait": wait,
     }).sort_values("queued_at", kind="stable", ignore_index=True)
-    return Visits(table)
 
 
 def waits_started_in(events: pd.DataFrame, role: str, t0: float, t1: float) -> np.ndarray:
@@ -158,11 +174,26 @@ def waits_started_in(events: pd.DataFrame, role: str, t0: float, t1: float) -> n
 
     In a FIFO queue, starts in a window are a contiguous run of arrivals, so their mean
     estimates the steady-state wait without the censoring that selecting by arrival
-    would bring at the end of the run.
+    would bring at the end of the run. In another order, the buyers left waiting at either
+    edge of the window differ in the same way in steady state, so the estimate is still
+    consistent.
     """
     st = events[(events.event == "start") & (events.role == role)
                 & (events.time >= t0) & (events.time < t1)]
     return st.value.to_numpy(dtype=float)
+
+
+def utilization(res: SimResult, role: str) -> float:
+    """Occupied working time of ``role`` ended in the window / (headcount x working time).
+
+    The formula of the KPI ``utilization.<role>`` (:data:`sim.KPI_DOCS`), computed without
+    the rest of :func:`sim.measure`.
+    """
+    window = res.scenario.simulation
+    ev = res.events
+    ends = ev[(ev.event == "end") & (ev.role == role) & (ev.time >= window.warmup) & (ev.time < window.horizon)]
+    row = res.roles.set_index("role").loc[role]
+    return float(ends.value.sum()) / (row.headcount * row.working_time_window)
 
 
 def time_average_waiting(events: pd.DataFrame, role: str, t0: float, t1: float) -> float:
@@ -214,7 +245,7 @@ class LittleTerms:
 
 def little_terms(events: pd.DataFrame, role: str, t0: float, t1: float, horizon: float) -> LittleTerms:
     """Both sides of Little's law for ``role``'s queue over [t0, t1) (see :class:`LittleTerms`)."""
-    v = visits(events, role).table
+    v = visits(events, role)
     T = t1 - t0
     left = v.left_at.fillna(horizon).to_numpy()
     queued = v.queued_at.to_numpy()
@@ -237,7 +268,3 @@ def little_terms(events: pd.DataFrame, role: str, t0: float, t1: float, horizon:
         censored=int((waiting & inside).sum()),
     )
 
-
-def is_close(a: float, b: float, rel: float = 1e-9, scale: float = 1.0) -> bool:
-    """``math.isclose`` with an absolute floor proportional to ``scale``."""
-    return math.isclose(a, b, rel_tol=rel, abs_tol=rel * scale)

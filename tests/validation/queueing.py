@@ -18,21 +18,22 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats as sps
 
 __all__ = [
-    "MMc",
     "ErlangA",
     "Interval",
-    "mmc",
-    "erlang_c",
-    "erlang_a",
-    "t_interval",
+    "MMc",
     "assert_covers",
+    "bonferroni",
+    "erlang_a",
+    "erlang_c",
+    "mmc",
+    "t_interval",
 ]
 
 
@@ -177,13 +178,14 @@ def erlang_a(lam: float, mu: float, c: int, theta: float, tail: float = 1e-15) -
         raise ValueError(f"expected c >= 1 and positive rates, got {lam=}, {mu=}, {c=}, {theta=}")
     # Unnormalized log pi_n, built until it is negligible past the mode.
     log_p = [0.0]
+    top = 0.0
     n = 0
     while True:
         n += 1
         death = mu * min(n, c) + theta * max(n - c, 0)
         log_p.append(log_p[-1] + math.log(lam) - math.log(death))
-        past_mode = lam < death
-        if past_mode and log_p[-1] - max(log_p) < math.log(tail):
+        top = max(top, log_p[-1])
+        if lam < death and log_p[-1] - top < math.log(tail):
             break
         if n > 10_000_000:  # pragma: no cover - unreachable for theta > 0
             raise RuntimeError("Erlang A chain did not converge")
@@ -241,7 +243,7 @@ class Interval:
 
     def __str__(self) -> str:
         return (f"{self.mean:.6g} [{self.low:.6g}, {self.high:.6g}] "
-                f"({self.level:.0%} t-interval, n={self.n})")
+                f"({self.level:.3%} t-interval, n={self.n})")
 
 
 def t_interval(values: Sequence[float] | np.ndarray, level: float = 0.99) -> Interval:
@@ -273,6 +275,19 @@ def t_interval(values: Sequence[float] | np.ndarray, level: float = 0.99) -> Int
     mean = float(x.mean())
     half = float(sps.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
     return Interval(mean, mean - half, mean + half, len(x), level)
+
+
+def bonferroni(family_level: float, checks: int) -> float:
+    """The level of each of ``checks`` intervals that together cover at ``family_level``.
+
+    By Bonferroni's inequality, if each interval misses with probability at most
+    ``(1 - family_level) / m``, all ``m`` cover at once with probability at least
+    ``family_level``. A test module with m checks at this level therefore fails a
+    correct engine at most ``1 - family_level`` of the time, whatever the seed.
+    """
+    if checks < 1:
+        raise ValueError("expected at least one check")
+    return 1.0 - (1.0 - family_level) / checks
 
 
 def assert_covers(name: str, values: Sequence[float] | np.ndarray, theory: float, level: float = 0.99,
