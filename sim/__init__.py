@@ -8,7 +8,7 @@ Scenario -> model -> event log -> metrics -> stats -> report, one direction.
 >>> res.summary.head()  # doctest: +SKIP
 """
 
-from .api import compare, run
+from .api import SensitivityResults, SweepResults, compare, run, sensitivity, sweep
 from .experiment import Results
 from .metrics import KPI_DOCS, measure
 from .model import SimResult, simulate
@@ -23,11 +23,15 @@ __all__ = [
     "Results",
     "Scenario",
     "ScenarioError",
+    "SensitivityResults",
     "SimResult",
+    "SweepResults",
     "compare",
     "load_scenario",
     "measure",
     "run",
+    "sensitivity",
     "simulate",
+    "sweep",
     "__version__",
 ]

@@ -1,5 +1,17 @@
 """The Python API: what the CLI does, for notebooks and scripts. Everything returns DataFrames
-(inside :class:`~sim.experiment.Results`)."""
+(inside :class:`~sim.experiment.Results`, :class:`~sim.sweep.SweepResults` or
+:class:`~sim.sensitivity.SensitivityResults`).
+
+Every function takes ``reps``, ``seed``, ``jobs``, ``overrides`` (``"key.path=value"``),
+``progress`` (called as ``progress(done, total)``), and ``executor`` / ``scheduler``
+(``"local"`` processes, or ``"dask"`` with an optional scheduler address).
+
+>>> import sim
+>>> res = sim.sweep("scenarios/siloed.yaml", ["roles.inside_sales.headcount=4,6,8"], reps=4)  # doctest: +SKIP
+>>> res.summary[res.summary.kpi == "conversion_rate"]  # doctest: +SKIP
+>>> sens = sim.sensitivity("scenarios/siloed.yaml", kpi="conversion_rate", reps=4)  # doctest: +SKIP
+>>> sens.table.head()  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
@@ -9,8 +21,10 @@ from pathlib import Path
 from .experiment import Progress, Results, run_experiment
 from .scenario import Problem, ScenarioError, load_scenario
 from .schema import Scenario
+from .sensitivity import SensitivityResults, sensitivity
+from .sweep import SweepResults, sweep
 
-__all__ = ["run", "compare", "as_scenario"]
+__all__ = ["run", "compare", "sweep", "sensitivity", "as_scenario", "SweepResults", "SensitivityResults"]
 
 ScenarioLike = Scenario | str | Path
 
@@ -26,7 +40,7 @@ def as_scenario(item: ScenarioLike, overrides: Sequence[str] = ()) -> Scenario:
 
 def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: int | None = None,
             jobs: int | None = None, overrides: Sequence[str] = (),
-            progress: Progress | None = None) -> Results:
+            progress: Progress | None = None, executor: str = "local", scheduler: str | None = None) -> Results:
     """Run several designs on the same market; the first is the baseline of ``paired``.
 
     ``overrides`` (``"key.path=value"``) apply to every scenario.
@@ -42,11 +56,13 @@ def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: in
     if abstract:
         raise ScenarioError([Problem("compare", None, "abstract",
                                      f"{n!r} is a market to extend, not a design to run") for n in abstract])
-    return run_experiment(loaded, reps=reps, seed=seed, jobs=jobs, progress=progress)
+    return run_experiment(loaded, reps=reps, seed=seed, jobs=jobs, progress=progress, executor=executor,
+                          scheduler=scheduler)
 
 
 def run(scenario: ScenarioLike, reps: int | None = None, seed: int | None = None,
         jobs: int | None = None, overrides: Sequence[str] = (),
-        progress: Progress | None = None) -> Results:
+        progress: Progress | None = None, executor: str = "local", scheduler: str | None = None) -> Results:
     """Run one design for several replications."""
-    return compare([scenario], reps=reps, seed=seed, jobs=jobs, overrides=overrides, progress=progress)
+    return compare([scenario], reps=reps, seed=seed, jobs=jobs, overrides=overrides, progress=progress,
+                   executor=executor, scheduler=scheduler)

@@ -1,13 +1,15 @@
 """``orgsim``: a thin command line over :mod:`sim.api`.
 
 Exit status: 0 done, 1 a replication failed, 2 bad input (nothing written), 130 interrupted
-(nothing written). Results go to stdout; progress and problems to stderr.
+(no results folder; a sweep or sensitivity run keeps its checkpoint for ``--resume``).
+Results go to stdout; progress and problems to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,7 +18,7 @@ from typing import Any
 
 from . import __version__
 
-__all__ = ["main", "format_table", "HEADLINE_KPIS"]
+__all__ = ["main", "format_table", "format_sweep", "format_sensitivity", "HEADLINE_KPIS", "SWEEP_KPIS"]
 
 #: KPIs printed in the terminal table (every KPI is in the CSV files).
 HEADLINE_KPIS = (
@@ -25,6 +27,8 @@ HEADLINE_KPIS = (
     "cac", "ltv_to_cac", "cac_payback_months", "people_cost", "ai_cost", "total_cost",
     "handoffs_per_won", "context_losses_per_won",
 )
+#: KPIs a sweep prints and charts unless ``--kpi`` says which.
+SWEEP_KPIS = ("conversion_rate", "first_response_p50_hours", "ltv_to_cac", "cac")
 _PERCENT = {"conversion_rate", "win_rate", "never_answered_share", "logo_churn_annual", "grr", "nrr",
             "in_flight_share", "answered_within_1h_share", "onboarding_completion"}
 _MONEY = {"ltv", "cac", "people_cost", "ai_cost", "total_cost", "marketing_cost", "arr_end", "new_arr_annual"}
@@ -91,6 +95,17 @@ def _experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("results"), help="folder for results (default: results/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-charts", action="store_true", help="skip the charts (faster)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local worker processes (default), or Dask: a local cluster, or --scheduler's")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
+
+
+def _csv_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return items
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,11 +117,46 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_options(p)
     p = sub.add_parser("compare", help="run designs on the same market; the first is the baseline")
     p.add_argument("scenarios", type=Path, nargs="+")
+    p.add_argument("--baseline", help="name of the design the others are compared with (default: the first)")
+    _experiment_options(p)
+    p = sub.add_parser("sweep", help="run a design at every point of a grid (or a Latin hypercube) of values",
+                       description="Each point runs with the same replication seeds (common random numbers). "
+                                   "Writes sweep.csv (one row per point x replication) and sweep_summary.csv.")
+    p.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO")
+    p.add_argument("--vary", action="append", required=True, metavar="KEY.PATH=VALUES",
+                   help="values to try: key=v1,v2,v3 or a range key=start:stop:step (stop included); "
+                        "with --lhs, key=start:stop (repeatable: one per varied key)")
+    p.add_argument("--lhs", type=_positive, metavar="N",
+                   help="N Latin-hypercube points over the ranges instead of the full grid")
+    p.add_argument("--kpi", type=_csv_list, action="append", default=[], metavar="KPI[,KPI...]",
+                   help=f"KPIs to print and chart (default: {', '.join(SWEEP_KPIS)}); every KPI is in the CSVs")
+    p.add_argument("--events", action="store_true", help="keep each replication's event log (events/*.csv)")
+    p.add_argument("--resume", type=Path, metavar="DIR",
+                   help="continue an interrupted sweep from its checkpoint (the folder it named, or --out)")
+    _experiment_options(p)
+    p = sub.add_parser("sensitivity", help="rank levers by their effect on a KPI (one at a time, low and high)",
+                       description="Moves each lever to base x (1 - delta) and base x (1 + delta), one at a time, "
+                                   "with the base's replication seeds, and ranks levers by the paired change.")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--kpi", type=_csv_list, required=True, metavar="KPI[,KPI...]",
+                   help="the KPI to rank levers by (more, comma-separated, are reported too)")
+    p.add_argument("--params", type=_csv_list, metavar="KEY[,KEY...]",
+                   help="levers to move (default: every non-zero numeric organization parameter)")
+    p.add_argument("--delta", default="20%", help="how far to move each lever, e.g. 20%% or 0.2 (default: 20%%)")
+    p.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted run from its checkpoint")
     _experiment_options(p)
     p = sub.add_parser("validate", help="check scenario files without running them")
     p.add_argument("scenarios", type=Path, nargs="+")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     sub.add_parser("schema", help="print the scenario JSON Schema")
+    p = sub.add_parser("report", help="re-render the report of a results folder (no simulation)")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--lang", choices=("en", "ja"), default="en")
+    p.add_argument("--pptx", action="store_true", help="also write a PowerPoint deck")
+    from . import check, trace
+
+    check.add_arguments(sub.add_parser("check", help="set a design's headline figures beside published ranges"))
+    trace.add_arguments(sub.add_parser("trace", help="the story of individual buyers, step by step"))
     return parser
 
 
@@ -138,9 +188,19 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
         from .scenario import Problem, ScenarioError
 
         raise ScenarioError([Problem(str(paths[0]), None, "abstract", "no design to run: every file is abstract")])
+    baseline = getattr(args, "baseline", None)
+    if baseline is not None:
+        names = [s.name for s in scenarios]
+        if baseline not in names:
+            from .scenario import Problem, ScenarioError
+
+            raise ScenarioError([Problem("--baseline", None, "", f"no design named {baseline!r}; "
+                                                                 f"expected one of {', '.join(names)}")])
+        scenarios.sort(key=lambda s: s.name != baseline)  # stable: the others keep their order
     update, bar = _progress(args.quiet)
     try:
-        results = compare(scenarios, reps=args.reps, seed=args.seed, jobs=args.jobs, progress=update)
+        results = compare(scenarios, reps=args.reps, seed=args.seed, jobs=args.jobs, progress=update,
+                          executor=args.executor, scheduler=args.scheduler)
     finally:
         if bar is not None:
             bar.close()
@@ -148,6 +208,167 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
     print(format_table(results.summary, results.names))
     print(f"\nresults: {folder}")
     return 0
+
+
+def _checkpoint(plan: Any, args: argparse.Namespace) -> Path:
+    """Where this run streams its finished replications: new, or the one ``--resume`` names."""
+    from .plan import CHECKPOINT_FILE
+    from .scenario import Problem, ScenarioError
+
+    fresh = args.out / plan.checkpoint_name()
+    if args.resume is not None:
+        if (args.resume / "plan.json").is_file():
+            return args.resume
+        if (args.resume / plan.checkpoint_name() / "plan.json").is_file():
+            return args.resume / plan.checkpoint_name()
+        raise ScenarioError([Problem("--resume", None, "", f"no checkpoint of this {plan.kind} in {args.resume}")])
+    if fresh.exists():
+        runs = fresh / CHECKPOINT_FILE
+        done = runs.read_bytes().count(b"\n") if runs.is_file() else 0
+        raise ScenarioError([Problem(
+            f"orgsim {plan.kind}", None, "",
+            f"a checkpoint of this same {plan.kind} exists ({done} of {plan.total} replications done): "
+            f"add --resume {fresh} to continue it, or delete that folder to start again")])
+    return fresh
+
+
+def _run_plan(plan: Any, args: argparse.Namespace) -> tuple[Any, dict[str, Any], Path]:
+    from .plan import run_plan
+
+    if args.scheduler and args.executor != "dask":
+        from .executors import ExecutorError
+
+        raise ExecutorError("--scheduler needs --executor dask")
+    checkpoint = _checkpoint(plan, args)
+    update, bar = _progress(args.quiet)
+    try:
+        runs, facts = run_plan(plan, checkpoint, args.jobs, args.executor, args.scheduler, update)
+    finally:
+        if bar is not None:
+            bar.close()
+    return runs, {"jobs": args.jobs, "executor": args.executor, **facts}, checkpoint
+
+
+def _write(write: Any, plan: Any, checkpoint: Path) -> Path:
+    """Write the results folder, then drop the checkpoint (kept if writing is interrupted)."""
+    from .experiment import Interrupted
+
+    try:
+        folder = write()
+    except KeyboardInterrupt:
+        raise Interrupted(plan.total, plan.total, str(checkpoint)) from None
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    return folder
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .output import write_sweep
+    from .sensitivity import check_kpis
+    from .sweep import plan_sweep, sweep_results
+
+    plan = plan_sweep(args.scenarios, args.vary, args.lhs, args.reps, args.seed, args.overrides, args.events)
+    kpis = [k for group in args.kpi for k in group] or list(SWEEP_KPIS)
+    check_kpis(plan.bases[0], kpis)
+    runs, facts, checkpoint = _run_plan(plan, args)
+    results = sweep_results(plan, runs, facts)
+    folder = _write(lambda: write_sweep(results, args.out, argv=sys.argv, charts=not args.no_charts, kpis=kpis),
+                    plan, checkpoint)
+    print(format_sweep(results.summary, results.keys, kpis))
+    print(f"\nresults: {folder}")
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from .output import write_sensitivity
+    from .sensitivity import plan_sensitivity, sensitivity_results
+
+    skipped: list[str] = []
+    plan, levers = plan_sensitivity(args.scenario, args.params, args.delta, args.reps, args.seed, args.overrides,
+                                    args.kpi, skipped)
+    for note in skipped:
+        print(f"orgsim: {note}", file=sys.stderr)
+    runs, facts, checkpoint = _run_plan(plan, args)
+    results = sensitivity_results(plan, levers, args.kpi, runs, facts, skipped)
+    folder = _write(lambda: write_sensitivity(results, args.out, argv=sys.argv, charts=not args.no_charts),
+                    plan, checkpoint)
+    print(format_sensitivity(results.table, args.kpi[0], results.scenario.name, plan.reps, plan.info["delta"]))
+    print(f"\nresults: {folder}")
+    return 0
+
+
+def _cell(kpi: str, mean: float, low: float, high: float) -> str:
+    ci = "" if low != low else f" [{_fmt(kpi, low)}, {_fmt(kpi, high)}]"
+    return _fmt(kpi, mean) + ci
+
+
+def _columns(rows: list[list[str]], right_from: int) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < right_from else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def format_sweep(summary: Any, keys: Sequence[str], kpis: Sequence[str]) -> str:
+    """One row per design and point: the varied values, then ``mean [ci_low, ci_high]`` per KPI."""
+    several = summary.scenario.nunique() > 1
+    ids = (["scenario"] if several else []) + ["point", *keys]
+    rows = [[*ids, *[f"{k} (mean [95% CI])" for k in kpis]]]
+    s = summary.set_index(["scenario", "point", "kpi"])
+    for (name, point), part in summary.groupby(["scenario", "point"], sort=False):
+        first = part.iloc[0]
+        row = ([str(name)] if several else []) + [str(point)] + [_value(first[k]) for k in keys]
+        for kpi in kpis:
+            if (name, point, kpi) not in s.index:
+                row.append("-")
+                continue
+            r = s.loc[(name, point, kpi)]
+            row.append(_cell(kpi, r["mean"], r.ci_low, r.ci_high))
+        rows.append(row)
+    return _columns(rows, len(ids))
+
+
+def _value(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def format_sensitivity(table: Any, kpi: str, name: str, reps: int, delta: float) -> str:
+    """Levers ranked by effect on ``kpi``: base, low / high values, and their paired effects."""
+    rows_ = table[table.kpi == kpi]
+    base = rows_.base_mean.iloc[0] if len(rows_) else float("nan")
+    head = (f"{kpi} of {name!r} at base: {_fmt(kpi, base)} ({reps} replications); "
+            f"each lever moved by +-{delta * 100:g}%, the others at base; effect = paired change vs base")
+    rows = [["rank", "parameter", "base", "low / high", "effect of low [95% CI]", "effect of high [95% CI]"]]
+    for r in rows_.itertuples():
+        effects = []
+        for side in ("low", "high"):
+            mean = getattr(r, f"{side}_diff_mean")
+            if mean != mean and getattr(r, f"{side}_value") != getattr(r, f"{side}_value"):
+                effects.append("not run")
+                continue
+            low, high = getattr(r, f"{side}_diff_ci_low"), getattr(r, f"{side}_diff_ci_high")
+            effects.append(_signed(kpi, mean) + ("" if low != low else f" [{_signed(kpi, low)}, {_signed(kpi, high)}]"))
+        rows.append([str(r.rank), r.parameter, _value(r.base_value),
+                     f"{_maybe(r.low_value)} / {_maybe(r.high_value)}", *effects])
+    return head + "\n\n" + _columns(rows, 4)
+
+
+def _maybe(v: Any) -> str:
+    return "-" if v is None or v != v else _value(v)
+
+
+def _signed(kpi: str, x: float) -> str:
+    """A change in a KPI, precise enough for small effects: percentages in points (pp)."""
+    if x != x:
+        return "-"
+    if x == 0:
+        return "0"
+    sign = "+" if x > 0 else "-"
+    if kpi in _PERCENT or kpi.startswith("utilization."):
+        return f"{sign}{abs(x) * 100:.2f} pp"
+    if kpi in _MONEY:
+        return sign + (_fmt(kpi, abs(x)) if abs(x) >= 1e3 else f"${abs(x):,.0f}")
+    return sign + (f"{abs(x):,.0f}" if abs(x) >= 100 else f"{abs(x):.3g}")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -165,6 +386,29 @@ def _validate(args: argparse.Namespace) -> int:
     return 2 if problems else 0
 
 
+def _interrupted(exc: Any) -> str:
+    if exc is None:
+        return "interrupted; nothing was written"
+    text = f"interrupted after {exc.done} of {exc.total} replications"
+    if exc.checkpoint:
+        return (f"{text}; no results folder was written; the finished replications are kept in "
+                f"{exc.checkpoint}: run the same command with --resume {exc.checkpoint} to continue")
+    return f"{text}; nothing was written"
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import render_pptx, render_report
+
+    try:
+        print(render_report(args.folder, args.lang))
+        if args.pptx:
+            print(render_pptx(args.folder, args.lang))
+    except FileNotFoundError as exc:
+        print(f"orgsim: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -172,7 +416,8 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``orgsim`` and ``python -m sim``."""
     args = build_parser().parse_args(argv)
-    from .experiment import ReplicationError, TooBigError
+    from .executors import ExecutorError
+    from .experiment import Interrupted, ReplicationError, TooBigError
     from .scenario import ScenarioError
 
     # Ctrl-C must work even when the parent shell started us with SIGINT ignored.
@@ -184,22 +429,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(json.dumps(Scenario.model_json_schema(), indent=2))
             return 0
+        if args.command == "report":
+            return _report(args)
+        if args.command in ("check", "trace"):
+            from . import check, trace
+
+            return (check if args.command == "check" else trace).main(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "sweep":
+            return _sweep(args)
+        if args.command == "sensitivity":
+            return _sensitivity(args)
         paths = [args.scenario] if args.command == "run" else list(args.scenarios)
         return _experiment(args, paths)
     except ScenarioError as exc:
         for p in exc.problems:
             print(p, file=sys.stderr)
         return 2
-    except TooBigError as exc:
+    except (TooBigError, ExecutorError) as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
         return 2
     except ReplicationError as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("orgsim: interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"orgsim: {_interrupted(exc if isinstance(exc, Interrupted) else None)}", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -37,11 +37,21 @@ def _slot(ctx: JourneyContext, activity: str) -> int:
     return ctx.plan.activity_slot(len(m.journey.acquisition) + m.journey.retention.index(activity))
 
 
+def _assist(ctx: JourneyContext, b: Buyer, name: str, work: float) -> Generator[Any, Any, None]:
+    """A specialist named in ``assists`` joins the owner on this activity (escalator)."""
+    assist = ctx.scn.assists.get(name)
+    if assist is not None:
+        role = ctx.roles[assist]
+        yield from role.perform(b, name, work, ctx.log, new_performer(b, role))
+
+
 def _onboard(ctx: JourneyContext, b: Buyer, seg: Segment, name: str) -> Generator[Any, Any, None]:
     role = ctx.role_for(name, b)
     pickup = new_performer(b, role)
     handoff(ctx, b, role, name, _slot(ctx, name))
-    yield from role.perform(b, name, next(ctx.recurring_work[name]) * seg.work_scale, ctx.log, pickup)
+    work = next(ctx.recurring_work[name]) * seg.work_scale
+    yield from role.perform(b, name, work, ctx.log, pickup)
+    yield from _assist(ctx, b, name, work)
     yield ctx.env.timeout(next(ctx.ttv[b.segment]))
 
 
@@ -72,7 +82,9 @@ def _expand(ctx: JourneyContext, b: Buyer, seg: Segment, name: str | None,
         role_name = role.name
         pickup = new_performer(b, role)
         handoff(ctx, b, role, name, _slot(ctx, name))
-        yield from role.perform(b, name, next(ctx.recurring_work[name]) * seg.work_scale, ctx.log, pickup)
+        work = next(ctx.recurring_work[name]) * seg.work_scale
+        yield from role.perform(b, name, work, ctx.log, pickup)
+        yield from _assist(ctx, b, name, work)
         if next(ctx.uniform) >= context_factor(ctx, b):
             return  # the opportunity was lost with the context
     added = b.arr * seg.expansion_uplift

@@ -3,24 +3,25 @@
 Replication ``r`` of every scenario uses the same seed, derived from the root seed, so
 all designs in a replication meet the same market (common random numbers). Results are
 assembled in (scenario, replication) order, whatever order the workers finish in, so the
-numbers never depend on ``jobs``.
+numbers never depend on ``jobs`` or on the executor (:mod:`sim.executors`).
+
+:func:`execute` is the one loop that runs replications, for ``run``, ``compare``, sweeps
+and sensitivity analyses alike: in this process, in local worker processes, or on Dask.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .executors import default_jobs, open_executor
 from .market import expected_buyers
 from .metrics import SURVIVAL_MONTHS, Measured, measure
 from .model import simulate
@@ -28,7 +29,8 @@ from .schema import Scenario
 from .stats import paired_differences, summarize
 from .streams import replication_seed
 
-__all__ = ["Results", "ReplicationError", "TooBigError", "run_experiment", "check_size"]
+__all__ = ["Results", "ReplicationError", "TooBigError", "Interrupted", "Task", "Outcome", "run_experiment",
+           "check_size", "execute", "replicate"]
 
 Progress = Callable[[int, int], None]
 
@@ -40,19 +42,47 @@ BYTES_PER_BUYER = 1000
 class ReplicationError(RuntimeError):
     """A replication failed; the message says how to reproduce it."""
 
-    def __init__(self, scenario: str, replication: int, seed: int, detail: str):
+    def __init__(self, scenario: str, replication: int, seed: int, detail: str, point: str | None = None):
         self.scenario, self.replication, self.seed, self.detail = scenario, replication, seed, detail
+        self.point = point
+        at = f" at point {point}" if point else ""
         super().__init__(
-            f"replication {replication} of scenario {scenario!r} failed (seed {seed}): {detail}"
+            f"replication {replication} of scenario {scenario!r}{at} failed (seed {seed}): {detail}"
         )
 
-
-    def __reduce__(self) -> tuple[type, tuple[str, int, int, str]]:
-        return (ReplicationError, (self.scenario, self.replication, self.seed, self.detail))
+    def __reduce__(self) -> tuple[type, tuple[str, int, int, str, str | None]]:
+        return (ReplicationError, (self.scenario, self.replication, self.seed, self.detail, self.point))
 
 
 class TooBigError(ValueError):
     """A valid scenario that would need more time or memory than is sensible."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped an experiment after ``done`` of ``total`` replications."""
+
+    def __init__(self, done: int, total: int, checkpoint: str | None = None):
+        self.done, self.total, self.checkpoint = done, total, checkpoint
+        super().__init__(f"interrupted after {done} of {total} replications")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication to run. ``key`` says where its result goes; ``point`` names it in errors."""
+
+    key: tuple[Any, ...]
+    scenario: Scenario
+    replication: int
+    seed: int
+    point: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back: the KPIs and curves, and the event log when asked for."""
+
+    measured: Measured
+    events: pd.DataFrame | None = None
 
 
 @dataclass
@@ -88,12 +118,88 @@ def check_size(scenarios: Sequence[Scenario], reps: int) -> None:
             )
 
 
-def _one(scn: Scenario, replication: int, seed: int) -> Measured:
+def replicate(scn: Scenario, replication: int, seed: int, point: str | None = None,
+              events: bool = False) -> Outcome:
+    """Run and measure one replication (in a worker); a failure names what reproduces it."""
     try:
-        return measure(simulate(scn, seed))
+        res = simulate(scn, seed)
+        log = None
+        if events:
+            log = res.events.assign(scenario=scn.name, replication=replication, seed=seed)
+        return Outcome(measure(res), log)
     except Exception as exc:  # reported with what reproduces it
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        raise ReplicationError(scn.name, replication, seed, detail) from exc
+        raise ReplicationError(scn.name, replication, seed, detail, point) from exc
+
+
+def execute(tasks: Sequence[Task], on_result: Callable[[Task, Outcome], None], *,
+            jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
+            events: bool = False, progress: Progress | None = None, done_before: int = 0) -> None:
+    """Run every task and hand each outcome to ``on_result`` as it arrives, in this process.
+
+    At most a few tasks per worker are in flight, so memory does not grow with the number
+    of tasks. ``on_result`` is called in completion order: callers key results by
+    ``task.key``, never by arrival. ``done_before`` counts replications finished earlier
+    (a resumed sweep) in ``progress(done, total)`` and in :class:`Interrupted`.
+
+    Raises
+    ------
+    ReplicationError
+        The first replication that failed; the others are stopped.
+    Interrupted
+        On Ctrl-C (or SIGTERM, which the CLI turns into ``KeyboardInterrupt``).
+    """
+    total = done_before + len(tasks)
+    done = done_before
+
+    def finished(task: Task, outcome: Outcome) -> None:
+        nonlocal done
+        on_result(task, outcome)
+        done += 1
+        if progress:
+            progress(done, total)
+
+    try:
+        if not tasks:
+            return
+        if progress and done_before:
+            progress(done, total)
+        if executor == "local" and scheduler is None and ((jobs or default_jobs()) <= 1 or len(tasks) == 1):
+            for t in tasks:
+                finished(t, replicate(t.scenario, t.replication, t.seed, t.point, events))
+            return
+        with open_executor(executor, jobs, scheduler) as pool:
+            _drain(pool.executor, iter(tasks), 2 * pool.slots, events, finished)
+    except KeyboardInterrupt:
+        raise Interrupted(done, total) from None
+
+
+def _drain(executor: Any, tasks: Iterator[Task], window: int, events: bool,
+           finished: Callable[[Task, Outcome], None]) -> None:
+    inflight: dict[Future, Task] = {}
+
+    def fill() -> None:
+        while len(inflight) < window:
+            t = next(tasks, None)
+            if t is None:
+                return
+            inflight[executor.submit(replicate, t.scenario, t.replication, t.seed, t.point, events)] = t
+
+    fill()
+    while inflight:
+        done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+        for fut in done:
+            task = inflight.pop(fut)
+            try:
+                outcome = fut.result()  # re-raises a ReplicationError
+            except ReplicationError:
+                raise
+            except Exception as exc:  # the worker itself died, or could not load orgsim
+                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                raise ReplicationError(task.scenario.name, task.replication, task.seed,
+                                       f"the worker failed: {detail}", task.point) from exc
+            finished(task, outcome)
+        fill()
 
 
 def run_experiment(
@@ -102,6 +208,8 @@ def run_experiment(
     seed: int | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> Results:
     """Run every scenario for ``reps`` replications and summarize.
 
@@ -115,63 +223,39 @@ def run_experiment(
         Worker processes (default: all cores); 1 runs in this process.
     progress
         Called as ``progress(done, total)`` after each replication.
+    executor, scheduler
+        ``"local"`` processes, or ``"dask"`` (a local cluster, or the one at ``scheduler``);
+        see :func:`sim.executors.open_executor`. The numbers are the same on every executor.
     """
     first = scenarios[0].simulation
     reps = first.reps if reps is None else reps
     seed = first.seed if seed is None else seed
-    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if jobs is None and executor == "local":
+        jobs = default_jobs()
     check_size(scenarios, reps)
-    tasks = [(i, r, replication_seed(seed, r)) for i in range(len(scenarios)) for r in range(reps)]
+    tasks = [Task((i, r), scenarios[i], r, replication_seed(seed, r)) for i in range(len(scenarios))
+             for r in range(reps)]
     started = time.perf_counter()
-    outcomes: dict[tuple[int, int], Measured] = {}
-    if jobs <= 1 or len(tasks) == 1:
-        for i, r, s in tasks:
-            outcomes[(i, r)] = _one(scenarios[i], r, s)
-            if progress:
-                progress(len(outcomes), len(tasks))
-    else:
-        _run_pool(scenarios, tasks, min(jobs, len(tasks)), outcomes, progress)
+    outcomes: dict[tuple[Any, ...], Measured] = {}
+
+    def keep(task: Task, outcome: Outcome) -> None:
+        outcomes[task.key] = outcome.measured
+
+    execute(tasks, keep, jobs=jobs, executor=executor, scheduler=scheduler, progress=progress)
     elapsed = time.perf_counter() - started
     results = _assemble(list(scenarios), tasks, outcomes)
-    results.meta = {"seed": seed, "reps": reps, "jobs": jobs, "simulate_seconds": round(elapsed, 3),
+    results.meta = {"seed": seed, "reps": reps, "jobs": jobs, "executor": executor,
+                    "simulate_seconds": round(elapsed, 3),
                     "replication_seeds": [replication_seed(seed, r) for r in range(reps)]}
     return results
 
 
-def _worker_init() -> None:
-    # The parent handles Ctrl-C and SIGTERM and stops the workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _run_pool(scenarios: Sequence[Scenario], tasks: list[tuple[int, int, int]], jobs: int,
-              outcomes: dict[tuple[int, int], Measured], progress: Progress | None) -> None:
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
-    try:
-        futures: dict[Future, tuple[int, int]] = {
-            pool.submit(_one, scenarios[i], r, s): (i, r) for i, r, s in tasks
-        }
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for fut in done:
-                outcomes[futures[fut]] = fut.result()  # re-raises a ReplicationError
-                if progress:
-                    progress(len(outcomes), len(tasks))
-    except BaseException:
-        # Stop the workers mid-replication: an interrupt must not wait for them to finish.
-        for proc in multiprocessing.active_children():
-            proc.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _assemble(scenarios: list[Scenario], tasks: list[tuple[int, int, int]],
-              outcomes: dict[tuple[int, int], Measured]) -> Results:
+def _assemble(scenarios: list[Scenario], tasks: list[Task],
+              outcomes: dict[tuple[Any, ...], Measured]) -> Results:
     rows, funnel, survival, arr = [], [], [], []
-    for i, r, s in tasks:
-        m = outcomes[(i, r)]
+    for t in tasks:
+        i, r, s = t.key[0], t.replication, t.seed
+        m = outcomes[t.key]
         name = scenarios[i].name
         rows.append({"scenario": name, "replication": r, "seed": s, **m.kpis})
         funnel += [(name, r, step, n) for step, n in m.funnel.items()]

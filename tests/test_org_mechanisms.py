@@ -140,3 +140,14 @@ def _segment() -> dict:
     from conftest import TINY
 
     return dict(TINY["market"]["segments"]["smb"])
+
+
+def test_assist_joins_onboarding_too(write_scenario):
+    res = run(write_scenario, {
+        "market.channels.web.arrivals_at": LEADS,
+        "market.activities.onboarding": {"kind": "onboarding", "work": {"dist": "constant", "value": "1h"}},
+        "market.journey.retention": ["onboarding"],
+        "routing.onboarding": "ae", "roles.csm": {"headcount": 1}, "assists": {"onboarding": "csm"},
+    }, "onboard.yaml")
+    ev = res.events
+    assert ((ev.event == "end") & (ev.role == "csm") & (ev.activity == "onboarding")).sum() == 5

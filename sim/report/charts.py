@@ -422,6 +422,8 @@ def draw_charts(data: ReportData, cat: Catalogue) -> list[Chart]:
 
     builders = (forest_chart, funnel_chart, lost_chart, retention_chart, arr_chart, ltv_cac_chart,
                 people_cost_chart, roles_chart, sweep_chart, tornado_chart)
+    if data.summary.empty:  # a sweep folder
+        builders = (sweep_chart,)
     with chart_style(cat):
         charts = [build(data, cat) for build in builders]
     return [c for c in charts if c is not None]

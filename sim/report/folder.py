@@ -107,13 +107,15 @@ def _csv(path: Path) -> pd.DataFrame | None:
 def read_folder(folder: Path) -> ReportData:
     """Read a results folder written by :func:`sim.output.write_results` (and friends)."""
     folder = Path(folder)
-    if not (folder / "summary.csv").is_file():
+    if not (folder / "summary.csv").is_file() and not (folder / "sweep_summary.csv").is_file():
         raise FileNotFoundError(f"{folder} is not a results folder: summary.csv is missing")
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
     docs = [d for d in yaml.safe_load_all((folder / "scenario.yaml").read_text(encoding="utf-8")) if d]
     scenarios = {str(d["name"]): d for d in docs}
-    summary = pd.read_csv(folder / "summary.csv")
+    # A sweep has no single design to summarize: its table is sweep_summary.csv.
+    summary = (pd.read_csv(folder / "summary.csv") if (folder / "summary.csv").is_file()
+               else pd.DataFrame(columns=["scenario", "kpi", "mean", "ci_low", "ci_high", "n"]))
     names = [str(n) for n in manifest.get("scenarios") or dict.fromkeys(summary.scenario)]
     empty = pd.DataFrame(columns=["scenario", "replication", "month", "value"])
     return ReportData(

@@ -257,6 +257,8 @@ def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, 
                 or (s == "sweep" and data.sweep is not None) or (s == "sensitivity" and data.sensitivity is not None)]
     if len(data.names) == 1:
         sections = [s for s in sections if s != "paired"]
+    if data.summary.empty:  # a sweep: its points are the subject, not one design's KPIs
+        sections = [s for s in sections if s in ("sweep", "assumptions", "method")]
     designs = _designs(data, cat)
     title = (cat.t("report.title") if len(data.names) > 1
              else cat.t("report.title_single", design=cat.design(data.baseline)))

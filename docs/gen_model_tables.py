@@ -1,0 +1,591 @@
+"""Generate the parameter tables of docs/model.md from the pydantic schema and the shipped files.
+
+    python docs/gen_model_tables.py          # rewrite the tables in docs/model.md
+    python docs/gen_model_tables.py --check  # exit 1 if docs/model.md is out of date
+
+Each table lives between ``<!-- BEGIN parameters:SECTION -->`` and ``<!-- END parameters:SECTION -->``.
+A row gives the key path (user-chosen names as ``<role>``, ``<segment>``...), its meaning (the
+schema's description), unit and bounds, the schema default, the value in the shipped files
+(``scenarios/market.yaml`` for the market, ``scenarios/siloed.yaml`` for the organization,
+``scenarios/plg.yaml`` for self-serve), where it enters the model, and its source. Where and
+source are written below, by hand, for every key: a key without them stops the generator.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sim.scenario import load_scenario
+from sim.schema import (
+    Bridge,
+    Calendar,
+    Channel,
+    Market,
+    Outbound,
+    Scenario,
+    Segment,
+)
+
+
+def format_duration(days: float) -> str:
+    """A duration as written in the scenario files: 30min, 4h, 2d, 6mo, 3y."""
+    for unit, size in (("y", 365.0), ("mo", 365.0 / 12)):
+        n = days / size
+        if n >= 1 and abs(n - round(n)) < 1e-9:
+            return f"{round(n)}{unit}"
+    if days >= 1:
+        return f"{days:g}d"
+    hours = days * 24
+    if hours >= 1 and abs(hours - round(hours, 2)) < 1e-9:
+        return f"{hours:g}h"
+    return f"{days * 1440:.3g}min"
+
+MODEL_MD = ROOT / "docs" / "model.md"
+
+# ---------------------------------------------------------------- sources (calibration.md)
+
+HBR = "HBR 2011 audit (Oldroyd, McElheran & Elkington, 'The Short Life of Online Sales Leads', Harvard Business Review, March 2011), calibration §2"
+FUNNEL = "calibration 'Suggested default parameters: Funnel' (First Page Sage/HubSpot B2B SaaS benchmarks opp -> won 15-30%; SiriusDecisions Demand Waterfall SQL -> close 20-30%)"
+DEALS = "calibration 'Deal economics' (Bridge Group SaaS AE reports 2017: median ACV $25K, cycle 60 d; Bridge Group v8.3: $38K; KBCM surveys: ~$28K), §4, §6"
+RETENTION = "calibration 'Retention and expansion' (SaaS Capital Research Brief 28, 2023: NRR and GRR by ACV; Recurly churn benchmarks; Bessemer 5-7%/yr), §5"
+COSTS = "calibration 'Fully loaded costs' (Glassdoor SDR OTE $77-87K, 2024; AE OTE compilations; loaded = OTE x 1.25-1.3, an assumption), §6"
+HANDOFF = "calibration 'Handoff parameters': relative conversion 0.90 per handoff, an assumption (no published measurement found, §7)"
+DESIGN = "design choice (each scenario file's header comment gives its reasoning)"
+
+#: Where each parameter enters the model: module and function.
+WHERE: dict[str, str] = {
+    "name": "report labels", "description": "report labels", "extends": "scenario.load_scenario",
+    "abstract": "api.compare (refuses to run a market)",
+    "simulation.horizon": "model.simulate", "simulation.warmup": "metrics.measure (the window)",
+    "simulation.reps": "experiment.run_experiment", "simulation.seed": "streams.replication_seed",
+    "simulation.max_buyers": "experiment.check_size",
+    "market": "every module", "market.segments.<segment>.share": "market._draw_buyers",
+    "market.segments.<segment>.acv": "market._draw_buyers", "market.segments.<segment>.fit": "market._draw_buyers",
+    "market.segments.<segment>.contact_probability": "journey._researched",
+    "market.segments.<segment>.keep_researching_probability": "journey._researched",
+    "market.segments.<segment>.rep_free_preference": "market._draw_buyers, journey._researched",
+    "market.segments.<segment>.automation_aversion": "market._draw_buyers, journey.journey (contact)",
+    "market.segments.<segment>.patience": "journey.journey -> org.RoleQueue.perform (deadline)",
+    "market.segments.<segment>.research_time": "journey.arrive, journey._nurture",
+    "market.segments.<segment>.stage_conversion": "journey._advance_probability",
+    "market.segments.<segment>.stage_conversion.<activity>": "journey._advance_probability",
+    "market.segments.<segment>.no_decision_share": "journey.journey (close)",
+    "market.segments.<segment>.deliberation_scale": "market._draw_buyers",
+    "market.segments.<segment>.work_scale": "market._draw_buyers, customer.customer_life",
+    "market.segments.<segment>.time_to_value": "customer._onboard",
+    "market.segments.<segment>.ttv_target": "customer.customer_life",
+    "market.segments.<segment>.contract_term": "customer.customer_life, customer.churn_probability",
+    "market.segments.<segment>.base_churn_annual": "customer.churn_probability",
+    "market.segments.<segment>.expansion_probability": "customer._expand",
+    "market.segments.<segment>.expansion_uplift": "customer._expand",
+    "market.segments.<segment>.gross_margin": "metrics.measure (ltv, cac_payback_months)",
+    "market.channels.<channel>.rate_per_week": "market.buyer_chunks",
+    "market.channels.<channel>.arrivals_at": "market.scheduled_buyers",
+    "market.channels.<channel>.segment_mix": "market._draw_buyers",
+    "market.channels.<channel>.segment_mix.<segment>": "market._draw_buyers",
+    "market.activities.<activity>.kind": "journey.journey, customer.customer_life",
+    "market.activities.<activity>.work": "market._draw_buyers (acquisition), context.JourneyContext (others)",
+    "market.activities.<activity>.deliberation": "market._draw_buyers -> journey.journey",
+    "market.activities.<activity>.threshold": "journey.journey (gate)",
+    "market.journey.acquisition": "journey.journey", "market.journey.retention": "customer.customer_life",
+    "market.journey.checkin_interval": "customer.customer_life", "market.journey.checkin_sla": "customer.customer_life",
+    "market.journey.max_nurture_rounds": "journey._researched",
+    "market.effects.lead_decay.half_life": "journey.journey (contact)", "market.effects.lead_decay.floor": "journey.journey (contact)",
+    "market.effects.rep_free_contact_factor": "journey._researched",
+    "market.effects.context_loss_probability": "handoff.handoff",
+    "market.effects.context_loss_conversion_factor": "handoff.context_factor",
+    "market.effects.context_loss_rework_fraction": "journey.journey",
+    "market.effects.first_response_handoff_drop": "handoff.handoff",
+    "market.effects.fit_elasticity": "journey._advance_probability, journey.trial",
+    "market.effects.nurture_contact_uplift": "journey._researched",
+    "market.effects.ttv_missed_churn_multiplier": "customer.churn_probability",
+    "market.effects.context_loss_churn_uplift": "customer.churn_probability",
+    "market.effects.neglect_churn_uplift": "customer.churn_probability",
+    "market.effects.generalist_slowdown": "org.build_roles",
+    "market.effects.ai_judgement_noise": "journey.journey (gate)",
+    "market.effects.ltv_max_years": "metrics.measure (ltv)",
+    "market.effects.same_unit_context_factor": "handoff.handoff",
+    "market.effects.team_targets_threshold_shift": "context.JourneyContext.build",
+    "market.effects.north_star_threshold_shift": "context.JourneyContext.build",
+    "market.effects.community_churn_factor": "customer.churn_probability",
+    "market.effects.community_referral_factor": "customer._refer",
+    "market.outbound.target_accounts": "prospecting.meetings_per_day",
+    "market.outbound.work_per_attempt": "prospecting.meetings_per_day",
+    "market.outbound.meeting_probability": "prospecting.meetings_per_day",
+    "market.outbound.ai_meeting_factor": "prospecting.meetings_per_day",
+    "market.outbound.segment_mix": "prospecting._prospect", "market.outbound.segment_mix.<segment>": "prospecting._prospect",
+    "market.referrals.probability_per_renewal": "customer._refer",
+    "market.referrals.unhealthy_factor": "customer._refer, customer._expand",
+    "market.referrals.research_factor": "customer._refer", "market.referrals.fit_bonus": "customer._refer",
+    "market.marketing_program_cost_annual": "metrics._costs",
+    "market.buyer_hours.days": "journey._contact_delay", "market.buyer_hours.open": "journey._contact_delay",
+    "market.buyer_hours.close": "journey._contact_delay", "market.contact_in_buyer_hours": "journey._contact_delay",
+    "calendars.<calendar>.days": "calendar.build_calendar -> org.RoleQueue",
+    "calendars.<calendar>.open": "calendar.build_calendar -> org.RoleQueue",
+    "calendars.<calendar>.close": "calendar.build_calendar -> org.RoleQueue",
+    "roles": "org.build_roles",
+    "roles.<role>.headcount": "org.RoleQueue (servers), metrics._costs",
+    "roles.<role>.kind": "journey.journey (contact, gate), prospecting.meetings_per_day",
+    "roles.<role>.calendar": "org.build_roles", "roles.<role>.loaded_cost_annual": "metrics._costs",
+    "roles.<role>.cost_per_task": "metrics._costs", "roles.<role>.productive_share": "org.RoleQueue (time_per_work)",
+    "roles.<role>.generalist": "org.build_roles", "roles.<role>.judgement_noise": "journey.journey (gate)",
+    "roles.<role>.teams": "org.RoleQueue.team_of", "roles.<role>.team": "handoff.handoff",
+    "roles.<role>.pickup_delay": "org.RoleQueue.perform", "roles.<role>.discipline": "org.RoleQueue._by_value",
+    "roles.<role>.scoring_accuracy": "journey.journey (gate: predicted value)",
+    "roles.<role>.prospecting_share": "prospecting.meetings_per_day, org.RoleQueue (time_per_work)",
+    "routing": "context.JourneyContext.role_for", "routing.<activity>": "context.JourneyContext.role_for",
+    "routing.<activity>.<segment>": "context.JourneyContext.role_for",
+    "assists": "journey.journey", "assists.<activity>": "journey.journey",
+    "bridges": "handoff.handoff, journey.journey", "bridges[].sender": "handoff.bridge_for",
+    "bridges[].receiver": "handoff.bridge_for", "bridges[].context_loss_factor": "handoff.handoff",
+    "bridges[].sender_work": "journey.journey",
+    "data_integration": "handoff.handoff", "kpi_alignment": "context.JourneyContext.build",
+    "north_star": "metrics.measure (north_star)", "community_participation": "journey._won",
+    "self_serve": "journey._researched, journey.trial",
+    "self_serve.trial_probability": "journey._researched", "self_serve.trial_length": "journey.trial",
+    "self_serve.activation_probability": "journey.trial", "self_serve.paid_if_activated": "journey.trial",
+    "self_serve.paid_if_not_activated": "journey.trial", "self_serve.pql_acv_threshold": "journey.trial",
+    "self_serve.pql_entry": "journey.trial",
+}
+
+#: Where each value comes from: a figure in calibration.md with its original publication, or
+#: "assumption" with the reasoning, or a design choice.
+SOURCE: dict[str, str] = {
+    "name": "-", "description": "-", "extends": "-", "abstract": "-", "market": "-",
+    "simulation.horizon": "assumption: three years, so that customers won after the warmup meet two renewals",
+    "simulation.warmup": "assumption: the organization starts empty; half a year fills the queues and the customer base",
+    "simulation.reps": "statistics, not a world assumption: 10 replications give paired CIs of a few percent",
+    "simulation.seed": "-", "simulation.max_buyers": "a safety limit, not part of the model",
+    "market.segments.<segment>.share": "assumption: most B2B SaaS logos are small (60/30/10)",
+    "market.segments.<segment>.acv": DEALS,
+    "market.segments.<segment>.fit": "assumption: fit is a 0-1 scale with no published counterpart; mean 0.5 makes fit_elasticity neutral on average",
+    "market.segments.<segment>.contact_probability": "calibration 'Funnel': lead -> MQL 0.30/0.25/0.25 (SiriusDecisions Demand Waterfall inquiry -> MQL 10-25%; B2B SaaS compilations 15-30%, §1); 6sense: 83% of buyers initiate first contact (§3)",
+    "market.segments.<segment>.keep_researching_probability": "assumption: a third of those who do not ask come back through nurture",
+    "market.segments.<segment>.rep_free_preference": "Gartner press release 2025, '61 percent of B2B buyers prefer a rep-free buying experience' (calibration §3); the split 0.75/0.60/0.40 by segment is an assumption",
+    "market.segments.<segment>.automation_aversion": "calibration 'AI agents': P(buyer refuses an AI-only interaction) 0.1 SMB, 0.3 ENT, an assumption directionally supported by Gartner 2026 ('69% rely on sales reps to validate AI output', §3); MM 0.2 interpolated",
+    "market.segments.<segment>.patience": f"assumption, tuned so that THE MODEL's never-answered share lands near the {HBR} figure of 23%",
+    "market.segments.<segment>.research_time": "assumption: 2, 4 and 8 weeks before a hand-raise; 6sense: ~70% of the journey is done before sellers are engaged (§3)",
+    "market.segments.<segment>.stage_conversion": FUNNEL,
+    "market.segments.<segment>.stage_conversion.<activity>": FUNNEL + "; demo x proposal x close = 0.29/0.23/0.19 at average fit; discovery 0.55-0.65 from SQL -> opportunity 50-75%",
+    "market.segments.<segment>.no_decision_share": "Dixon et al., 'Stop Losing Sales to Customer Indecision', HBR: 40-60% of lost deals are lost to no decision (calibration §1)",
+    "market.segments.<segment>.deliberation_scale": "calibration 'Deal economics': cycle SMB ~21 d (assumption), MM ~75 d (Bridge Group 2017: 60-72 d; Gong 84 d), ENT ~270 d (6sense: ~10 months for complex purchases)",
+    "market.segments.<segment>.work_scale": "assumption: larger buying groups (CEB/Gartner 5.4 -> 10.2 people; Forrester 13, §3) need more work per meeting",
+    "market.segments.<segment>.time_to_value": "calibration 'Capacity': onboarding to first value SMB 14 d, MM 45 d, ENT 90 d ('first 90 days' practitioner consensus): an assumption",
+    "market.segments.<segment>.ttv_target": "assumption: about twice the typical time to value (SMB), less slack upmarket",
+    "market.segments.<segment>.contract_term": "calibration 'Deal economics': annual contracts (assumption)",
+    "market.segments.<segment>.base_churn_annual": RETENTION + ": SMB 2%/month (~22%/yr), MM 10%/yr, ENT 6%/yr",
+    "market.segments.<segment>.expansion_probability": RETENTION + ": expansion +12/+13/+17% a year (NRR - GRR by ACV); probability x uplift gives it",
+    "market.segments.<segment>.expansion_uplift": RETENTION + ": see expansion_probability",
+    "market.segments.<segment>.gross_margin": "calibration 'Deal economics': software gross margin median 80%, total 76% (Aleph x Benchmarkit 2026; KeyBanc 2021/2024, §6)",
+    "market.channels.<channel>.rate_per_week": "assumption: 150 inquiries a week in all, enough to keep THE MODEL's 24 people busy",
+    "market.channels.<channel>.arrivals_at": "none in the default market (for events and validation scenarios)",
+    "market.channels.<channel>.segment_mix": "assumption: events skew upmarket; other channels use the segments' shares",
+    "market.channels.<channel>.segment_mix.<segment>": "assumption (see segment_mix)",
+    "market.activities.<activity>.kind": "structure of THE MODEL's funnel (Fukuda 2019, calibration §10)",
+    "market.activities.<activity>.work": "calibration 'Capacity': SDR 30-45 min per MQL (25-40 MQLs a week); other work contents are assumptions",
+    "market.activities.<activity>.deliberation": "assumption: 2+4+5+5 = 16 days of buyer time for SMB, scaled by deliberation_scale to each segment's cycle",
+    "market.activities.<activity>.threshold": "assumption: scoring lets ~95% through, qualification ~80%; Gartner: 44% of MQLs pass as a good fit (§1) includes losses before qualification",
+    "market.journey.acquisition": "THE MODEL (Fukuda 2019): marketing -> inside sales -> field sales stages (calibration §10)",
+    "market.journey.retention": "THE MODEL's customer success: onboarding, check-ins, renewal, upsell (calibration §10)",
+    "market.journey.checkin_interval": "assumption: quarterly business reviews",
+    "market.journey.checkin_sla": "assumption: two weeks late counts as neglect",
+    "market.journey.max_nurture_rounds": "assumption: one second chance",
+    "market.effects.lead_decay.half_life": "calibration 'Lead-response decay', 'Conservative B2B' preset 0.3 + 0.7 x 2^(-t / 60 min), an assumption softer than MIT/InsideSales 2007 (21x lower odds of qualifying at 30 min than at 5 min) and HBR 2011 (7x within 1 h)",
+    "market.effects.lead_decay.floor": "calibration 'Lead-response decay', conservative preset (see half_life); assumption: an enterprise buying group with a named project decays less than a single web inquirer",
+    "market.effects.rep_free_contact_factor": "assumption: buyers who prefer no rep ask for one 40% less often",
+    "market.effects.context_loss_probability": HANDOFF + ": 0.25 x (1 - 0.6) = 0.10 expected loss",
+    "market.effects.context_loss_conversion_factor": HANDOFF,
+    "market.effects.context_loss_rework_fraction": "assumption: the buyer repeats their story; half the meeting again",
+    "market.effects.first_response_handoff_drop": HBR + ": 23% of web leads never followed up",
+    "market.effects.fit_elasticity": "assumption: a buyer at fit 1 advances 1.5x as often as one at 0.5",
+    "market.effects.nurture_contact_uplift": "assumption: a nurtured buyer is 1.5x as likely to ask (schema default 1: no uplift)",
+    "market.effects.ttv_missed_churn_multiplier": "Totango: customers who complete onboarding are 2.5x more likely to renew; vendor CRM analyses 2.4x (both quoted, calibration §5): assumption-grade",
+    "market.effects.context_loss_churn_uplift": "assumption; qualitative accounts only (the CSM does not know what was promised, calibration §7)",
+    "market.effects.neglect_churn_uplift": "assumption; vendor analyses: < 3 touchpoints in 30 days churn 2.4x (low confidence, §5)",
+    "market.effects.generalist_slowdown": "assumption: the specialization efficiency THE MODEL bought; Japanese adopters report 4x reach with inside sales (low confidence, §4)",
+    "market.effects.ai_judgement_noise": "calibration 'AI agents': qualification effectiveness 0.8 of a human (Gartner 2026: buyers 39 pp less likely to feel understood by gen-AI, §8); 0.2 vs 0.15 is an assumption",
+    "market.effects.ltv_max_years": "assumption: caps LTV when churn is near zero",
+    "market.effects.same_unit_context_factor": "assumption: a shared stand-up and pipeline keep 70% of what would be lost",
+    "market.effects.team_targets_threshold_shift": "assumption, after the qualitative failure modes of THE MODEL: IS-FS conflict over lead quality, local optimisation (calibration §10)",
+    "market.effects.north_star_threshold_shift": "assumption: a shared KPI makes the team stricter about fit",
+    "market.effects.community_churn_factor": "assumption (no published figure in calibration.md)",
+    "market.effects.community_referral_factor": "assumption (no published figure in calibration.md)",
+    "market.outbound.target_accounts": "assumption",
+    "market.outbound.work_per_attempt": "assumption: 15 min per touch (calibration §4: SDRs 50-80 calls and 60-100 emails a day, low confidence)",
+    "market.outbound.meeting_probability": "assumption from 10-15 meetings booked a week on those activity levels (calibration §4, low confidence)",
+    "market.outbound.ai_meeting_factor": "vendor paired-email study 2026: meetings 0.7% (AI) vs 1.1% (human) (calibration §8, low confidence)",
+    "market.outbound.segment_mix": "assumption: the segments' shares", "market.outbound.segment_mix.<segment>": "assumption",
+    "market.referrals.probability_per_renewal": "assumption", "market.referrals.unhealthy_factor": "assumption",
+    "market.referrals.research_factor": "assumption: referred buyers arrive half decided",
+    "market.referrals.fit_bonus": "assumption: referrers bring buyers like themselves",
+    "market.marketing_program_cost_annual": "~30% of CAC is marketing (Pacific Crest/KBCM survey, quoted, calibration §6)",
+    "market.buyer_hours.days": "assumption: B2B buyers research at work", "market.buyer_hours.open": "assumption",
+    "market.buyer_hours.close": "assumption",
+    "market.contact_in_buyer_hours": f"assumption, chosen with the pickup delay to approach the {HBR} figure of 37% answered within an hour",
+    "calendars.<calendar>.days": "assumption: a standard working week", "calendars.<calendar>.open": "assumption: 9:00",
+    "calendars.<calendar>.close": "assumption: 17:00",
+    "roles": DESIGN,
+    "roles.<role>.headcount": DESIGN + "; THE MODEL's 3/5/10/6 is sized for the default market (assumption)",
+    "roles.<role>.kind": DESIGN, "roles.<role>.calendar": DESIGN + "; AI agents 24/7 is the premise of AI designs (calibration 'AI agents')",
+    "roles.<role>.loaded_cost_annual": COSTS + "; AI agent $5-18K a year (quoted, §6)",
+    "roles.<role>.cost_per_task": "assumption: $2 of usage per AI conversation",
+    "roles.<role>.productive_share": "AE 0.35: CSO Insights 2011 (41% of time selling) and Pace (22%), calibration §4; SDR and CSM 0.6, marketing 0.5: assumptions",
+    "roles.<role>.generalist": DESIGN, "roles.<role>.judgement_noise": "assumption: a person misjudges fit by 0.15 on a 0-1 scale",
+    "roles.<role>.teams": DESIGN, "roles.<role>.team": DESIGN,
+    "roles.<role>.pickup_delay": f"calibration 'Response-time distributions': human SDR without SLA, median ~4 h with a long tail ({HBR}; Chatpath 2017; RevenueHero); lognormal 1.5 h / 3 h of working time is an assumption",
+    "roles.<role>.discipline": DESIGN + "; serving by predicted value models AI lead scoring (Salesforce State of Sales: propensity-based prioritisation, §8)",
+    "roles.<role>.scoring_accuracy": "assumption: 0.5 for people, 0.8 for AI scoring",
+    "roles.<role>.prospecting_share": DESIGN,
+    "routing": DESIGN, "routing.<activity>": DESIGN + "; THE MODEL: Fukuda 2019 (calibration §10)",
+    "routing.<activity>.<segment>": DESIGN + " (hybrid, mini business units)",
+    "assists": DESIGN, "assists.<activity>": DESIGN + "; escalator model: working definition in calibration §10. Only acquisition activities honour an assist (see Limitations)",
+    "bridges": DESIGN + "; bridge sales: working definition in calibration §10",
+    "bridges[].sender": DESIGN, "bridges[].receiver": DESIGN,
+    "bridges[].context_loss_factor": "calibration §10 working definition: handoff loss 10% -> 2-3% (assumption)",
+    "bridges[].sender_work": "calibration §10 working definition: 0.5-1 h of the sending role's time (assumption)",
+    "data_integration": DESIGN + "; ai_automated 0.5: the agent writes every conversation to the CRM (assumption)",
+    "kpi_alignment": DESIGN, "north_star": DESIGN,
+    "community_participation": DESIGN + " (0 in every shipped design)",
+    "self_serve": DESIGN + " (plg)",
+    "self_serve.trial_probability": "assumption: a little above contact_probability, no rep needed",
+    "self_serve.trial_length": "14 days for 62% of products (ChartMogul x ProductLed x Growth Unhinged, Jan 2026, calibration §9)",
+    "self_serve.activation_probability": "assumption; activation doubles to triples conversion (getfairview, quoted, low confidence, §9)",
+    "self_serve.paid_if_activated": "no-card trial -> paid 10-25% (OpenView 2024, quoted), 15% (Totango 2012): 0.4 x 0.3 + 0.6 x 0.06 ~ 0.16 (calibration §9)",
+    "self_serve.paid_if_not_activated": "calibration §9 (see paid_if_activated); freemium and unactivated users convert 2-5% (OpenView, quoted)",
+    "self_serve.pql_acv_threshold": "assumption",
+    "self_serve.pql_entry": "design choice: PQL -> paid 15-35% with sales assist (quoted, low confidence, calibration §9)",
+}
+
+#: Units where the type alone does not say (money, multipliers...).
+UNITS: dict[str, str] = {
+    "market.segments.<segment>.acv": "distribution of $", "market.segments.<segment>.fit": "distribution on 0-1",
+    "market.segments.<segment>.patience": "distribution of days", "market.segments.<segment>.research_time": "distribution of days",
+    "market.segments.<segment>.time_to_value": "distribution of days",
+    "market.activities.<activity>.work": "distribution of days of work",
+    "market.activities.<activity>.deliberation": "distribution of days",
+    "roles.<role>.pickup_delay": "distribution of days of working time",
+    "roles.<role>.loaded_cost_annual": "$ a year", "roles.<role>.cost_per_task": "$ per activity",
+    "market.marketing_program_cost_annual": "$ a year", "self_serve.pql_acv_threshold": "$",
+    "market.segments.<segment>.deliberation_scale": "multiplier > 0", "market.segments.<segment>.work_scale": "multiplier > 0",
+    "market.channels.<channel>.rate_per_week": "buyers a week",
+    "market.channels.<channel>.segment_mix": "mapping segment -> share (or none)",
+    "market.channels.<channel>.segment_mix.<segment>": "probability (0-1)",
+    "market.outbound.segment_mix": "mapping segment -> share (or none)",
+    "market.outbound.segment_mix.<segment>": "probability (0-1)",
+    "market.segments.<segment>.stage_conversion": "mapping activity -> probability",
+    "market.segments.<segment>.stage_conversion.<activity>": "probability (0-1)",
+    "roles": "mapping role name -> role", "routing": "mapping activity -> route",
+    "routing.<activity>": "role name, or a mapping segment -> role name", "routing.<activity>.<segment>": "role name",
+    "assists": "mapping activity -> role name", "assists.<activity>": "role name",
+    "bridges": "list of bridges", "self_serve": "mapping (or none: no self-serve path)",
+    "bridges[].sender": "role name", "bridges[].receiver": "role name",
+    "roles.<role>.calendar": "calendar name, or always", "roles.<role>.team": "unit name (or none)",
+    "north_star": "KPI name", "name": "text", "description": "text", "extends": "file path (or none)",
+    "market.buyer_hours.days": "list of mon ... sun", "calendars.<calendar>.days": "list of mon ... sun",
+    "market.journey.acquisition": "list of activity names", "market.journey.retention": "list of activity names",
+    "self_serve.pql_entry": "activity name",
+    "market.channels.<channel>.arrivals_at": "list of times (days from the start)",
+}
+
+#: Meanings for keys whose schema field has no description.
+MEANINGS: dict[str, str] = {
+    "name": "The design's name in tables, charts and paired differences; unique in a comparison.",
+    "description": "One line saying what the design is.",
+    "market": "The world every design in a comparison shares.",
+}
+
+#: Values written by hand where the resolved files do not show them.
+VALUES: dict[str, str] = {
+    "extends": "every design: market.yaml (bridge_sales, cs_led_growth, hybrid, plg: siloed.yaml); resolved away on loading",
+    "abstract": "market.yaml: yes; designs: no",
+}
+
+#: Which shipped file the "value" column reads for each part of a scenario.
+VALUE_FILES = {"market": "market.yaml", "simulation": "market.yaml", "calendars": "market.yaml",
+               "self_serve": "plg.yaml", "assists": "escalator.yaml", "bridges": "bridge_sales.yaml",
+               "routing.<activity>.<segment>": "hybrid.yaml"}
+
+# ---------------------------------------------------------------- walking the schema
+
+#: Mapping fields keyed by names the user chooses, and the wildcard each name becomes.
+NAMED = {
+    (Scenario, "calendars"): "<calendar>", (Scenario, "roles"): "<role>", (Scenario, "routing"): "<activity>",
+    (Scenario, "assists"): "<activity>", (Market, "segments"): "<segment>", (Market, "channels"): "<channel>",
+    (Market, "activities"): "<activity>", (Segment, "stage_conversion"): "<activity>",
+    (Channel, "segment_mix"): "<segment>", (Outbound, "segment_mix"): "<segment>",
+}
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None and found.__name__ not in ("Constant", "Exponential", "Lognormal", "Gamma",
+                                                        "Triangular", "Uniform", "Beta", "Empirical"):
+            return found
+    return None
+
+
+def _is_distribution(annotation: Any) -> bool:
+    return "Lognormal" in repr(annotation)
+
+
+def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str, FieldInfo, type[BaseModel]]]:
+    """Every documented key path of ``model``, with its field and owning model, in schema order."""
+    out = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        ann = field.annotation
+        named = NAMED.get((model, name))
+        sub = None if _is_distribution(ann) else _model_of(ann)
+        if named is not None:
+            value_model = _model_of(get_args(ann)[1]) if get_origin(ann) is dict else None
+            if model is Scenario and name in ("roles", "routing", "assists"):
+                out.append((path, field, model))
+            if value_model is not None:
+                out += rows(value_model, f"{path}.{named}.")
+            else:
+                if (model, name) in ((Channel, "segment_mix"), (Outbound, "segment_mix"), (Segment, "stage_conversion")):
+                    out.append((path, field, model))
+                out.append((f"{path}.{named}", field, model))
+                if model is Scenario and name == "routing":
+                    out.append((f"{path}.{named}.<segment>", field, model))
+        elif name == "bridges":
+            out.append((path, field, model))
+            out += rows(Bridge, f"{path}[].")
+        elif sub is not None and name != "buyer_hours":
+            if model is Scenario and name == "self_serve":
+                out.append((path, field, model))
+            if model is Scenario and name == "market":
+                out += rows(sub, f"{path}.")
+                continue
+            out += rows(sub, f"{path}.")
+        elif name == "buyer_hours":
+            out += rows(Calendar, f"{path}.")
+        else:
+            out.append((path, field, model))
+    return out
+
+
+# ---------------------------------------------------------------- cells
+
+
+def _bounds(field: FieldInfo) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for meta in field.metadata:
+        for key in ("ge", "gt", "le", "lt"):
+            if getattr(meta, key, None) is not None:
+                found[key] = getattr(meta, key)
+    return found
+
+
+def unit(path: str, field: FieldInfo) -> str:
+    if path in UNITS:
+        return UNITS[path]
+    ann, b = field.annotation, _bounds(field)
+    text = repr(ann) + repr(field.metadata)
+    if "parse_duration" in text:
+        return "days (duration)"
+    if _is_distribution(ann):
+        return "distribution"
+    if "Literal" in repr(ann):
+        return "one of " + ", ".join(str(a) for a in get_args(ann) if a is not None)
+    if ann is bool:
+        return "yes / no"
+    if ann is int:
+        return "whole number" + (f" >= {b['ge']:g}" if "ge" in b else "")
+    if b.get("ge") == 0 and b.get("le") == 1:
+        return "probability (0-1)"
+    if "float" in repr(ann) and get_origin(ann) is not dict:
+        lo = f">= {b['ge']:g}" if "ge" in b else f"> {b['gt']:g}" if "gt" in b else ""
+        hi = f"<= {b['le']:g}" if "le" in b else ""
+        return "number" + (" " + ", ".join(x for x in (lo, hi) if x) if lo or hi else "")
+    if path.endswith("<segment>") and "routing" in path:
+        return "role name"
+    if get_origin(ann) is dict or "dict" in repr(ann):
+        return "mapping"
+    if "list" in repr(ann):
+        return "list"
+    return "name" if "str" in repr(ann) else "-"
+
+
+def _fmt_value(value: Any, path: str, u: str) -> str:
+    if isinstance(value, dict) and "dist" in value:
+        params = ", ".join(f"{k} {_fmt_value(v, path, u)}" for k, v in value.items() if k != "dist")
+        return f"{value['dist']} {params}"
+    if value == "":
+        return '""'
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "none"}[value]
+    if isinstance(value, (int, float)):
+        if "days" in u or "duration" in u:
+            return format_duration(float(value)) if value else "0"
+        if "$" in u:
+            return f"${value / 1e6:g}M" if value >= 1e6 else f"${value / 1e3:g}K" if value >= 1e3 else f"${value:g}"
+        return str(value) if isinstance(value, int) else f"{value:g}"
+    if isinstance(value, list):
+        if value and all(isinstance(v, (int, float)) for v in value):
+            return "[" + ", ".join(format_duration(v) for v in value) + "]" if "days" in u else str(value)
+        return "[" + ", ".join(str(v) for v in value) + "]" if value else "[]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_fmt_value(v, path, u)}" for k, v in value.items()) if value else "{}"
+    return str(value)
+
+
+_DUMPS: dict[str, dict] = {}
+
+
+def _dump(file: str) -> dict:
+    if file not in _DUMPS:
+        _DUMPS[file] = load_scenario(ROOT / "scenarios" / file).model_dump()
+    return _DUMPS[file]
+
+
+def value(path: str, u: str) -> str:
+    """The value in the shipped file for ``path``: one per name for wildcards."""
+    top = path.split(".")[0].split("[")[0]
+    file = VALUE_FILES.get(path, VALUE_FILES.get(top, "siloed.yaml"))
+    parts = re.split(r"\.|(?=\[\])", path)
+
+    def walk(node: Any, parts: list[str], label: str) -> list[tuple[str, Any]]:
+        if not parts:
+            return [(label, node)]
+        head, rest = parts[0], parts[1:]
+        if head == "[]" or head.startswith("[]"):
+            if not isinstance(node, list):
+                return []
+            out = []
+            for i, item in enumerate(node):
+                out += walk(item, [p for p in ([head[3:]] if head[3:] else []) + rest if p], f"{label}#{i + 1} ".strip())
+            return out
+        if head.startswith("<"):
+            if not isinstance(node, dict):
+                return []
+            out = []
+            for key, sub in node.items():
+                out += walk(sub, rest, f"{label} {key}".strip())
+            return out
+        if not isinstance(node, dict) or head not in node:
+            return []
+        return walk(node[head], rest, label)
+
+    found = walk(_dump(file), [p for p in parts if p], "")
+    if not found:
+        return "-"
+    if file != "market.yaml" and top not in ("market", "simulation", "calendars"):
+        prefix = f"{file.removesuffix('.yaml')}: "
+    else:
+        prefix = ""
+    if path in ("roles", "routing", "routing.<activity>", "assists", "bridges", "self_serve"):
+        return f"see scenarios/{file}" if found[0][1] else "none"
+    if path.endswith("stage_conversion.<activity>"):
+        return "see stage_conversion"
+    if path == "routing.<activity>.<segment>":
+        return "hybrid: ent buyers -> key_accounts, others as siloed"
+    cells = [f"{label} {_fmt_value(v, path, u)}".strip() for label, v in found]
+    if len({_fmt_value(v, path, u) for _, v in found}) == 1 and len(found) > 2:
+        cells = [f"all {_fmt_value(found[0][1], path, u)}"]
+    return prefix + " · ".join(cells)
+
+
+def default(path: str, field: FieldInfo) -> str:
+    if path.endswith(">"):
+        return "-"
+    if field.is_required():
+        return "required"
+    if field.default_factory is not None:
+        try:
+            made = field.default_factory()  # type: ignore[call-arg]
+        except TypeError:
+            return "-"
+        if isinstance(made, BaseModel):
+            return "see fields"
+        return _fmt_value(made, "", "") if made not in ({}, []) else ("{}" if made == {} else "[]")
+    d = field.default
+    return _fmt_value(d, "", "days" if isinstance(d, float) and "parse_duration" in repr(field.metadata) else "")
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def section_of(path: str) -> str:
+    for prefix, name in (("simulation.", "simulation"), ("market.segments.", "segments"),
+                         ("market.channels.", "channels"), ("market.activities.", "activities"),
+                         ("market.journey.", "journey"), ("market.effects.", "effects"),
+                         ("market.outbound.", "outbound"), ("market.referrals.", "referrals"),
+                         ("market.", "market"), ("calendars.", "calendars"), ("roles", "roles"),
+                         ("self_serve", "self_serve")):
+        if path.startswith(prefix):
+            return name
+    if path in ("name", "description", "extends", "abstract"):
+        return "scenario"
+    return "organization"
+
+
+def tables() -> dict[str, str]:
+    """Section name -> markdown table."""
+    grouped: dict[str, list[str]] = {}
+    missing = []
+    for path, field, _model in rows():
+        if path not in WHERE or path not in SOURCE:
+            missing.append(path)
+            continue
+        u = unit(path, field)
+        meaning = MEANINGS.get(path) or field.description or (_model_of(field.annotation) or _model).__doc__ or ""
+        if path.endswith(".<segment>") and "segment_mix" in path:
+            meaning = "Share of this channel's buyers in that segment."
+        if path.endswith("stage_conversion.<activity>"):
+            meaning = "Base P(advance) after that stage or close, for a buyer of average fit (0.5)."
+        if path == "routing.<activity>.<segment>":
+            meaning = "Routing by segment: the role for buyers of that segment."
+        row = [f"`{path}`", meaning.strip().split("\n")[0], u, default(path, field), VALUES.get(path) or value(path, u),
+               f"`{WHERE[path]}`" if WHERE[path] not in ("-",) else "-", SOURCE[path]]
+        grouped.setdefault(section_of(path), []).append("| " + " | ".join(_escape(c) for c in row) + " |")
+    if missing:
+        raise SystemExit("no where/source written for: " + ", ".join(missing))
+    head = ("| key | meaning | unit | schema default | value in the shipped files | enters at | source |\n"
+            "|---|---|---|---|---|---|---|")
+    out = {name: head + "\n" + "\n".join(lines) for name, lines in grouped.items()}
+    from sim.metrics import KPI_DOCS
+
+    out["kpis"] = "| KPI | formula (sim/metrics.py) |\n|---|---|\n" + "\n".join(
+        f"| `{k}` | {_escape(v)} |" for k, v in KPI_DOCS.items())
+    return out
+
+
+def render(text: str) -> str:
+    """``text`` with every generated section replaced by a fresh table."""
+    generated = tables()
+    for name, table in generated.items():
+        pattern = re.compile(rf"(<!-- BEGIN parameters:{name} -->\n)(?:.*?\n)?(<!-- END parameters:{name} -->)", re.DOTALL)
+        if not pattern.search(text):
+            raise SystemExit(f"docs/model.md has no markers for section {name!r}")
+        text = pattern.sub(lambda m, table=table: m.group(1) + table + "\n" + m.group(2), text)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    text = MODEL_MD.read_text(encoding="utf-8")
+    fresh = render(text)
+    if "--check" in argv:
+        if fresh != text:
+            print("docs/model.md is out of date: run python docs/gen_model_tables.py", file=sys.stderr)
+            return 1
+        return 0
+    MODEL_MD.write_text(fresh, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

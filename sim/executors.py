@@ -1,0 +1,141 @@
+"""Where replications run: local worker processes, or a Dask cluster.
+
+Both are used through the standard :class:`concurrent.futures.Executor` interface
+(``submit`` and futures), so :mod:`sim.experiment` does not know which one it is talking to.
+Numbers never depend on the executor: each replication is a pure function of its scenario
+and seed, and results are assembled by key, not in the order they come back.
+
+``open_executor`` is a context manager. Leaving it normally waits for the workers; leaving
+it by an exception (a Ctrl-C, a SIGTERM turned into ``KeyboardInterrupt``, a failed
+replication) stops them at once, mid-replication, so an interrupt is prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EXECUTORS", "ExecutorError", "Pool", "open_executor", "default_jobs"]
+
+#: The executors ``--executor`` accepts.
+EXECUTORS = ("local", "dask")
+
+
+class ExecutorError(RuntimeError):
+    """An executor could not be started (Dask not installed, scheduler unreachable...)."""
+
+
+def default_jobs() -> int:
+    """Worker processes when ``--jobs`` is not given: every core."""
+    return os.cpu_count() or 1
+
+
+@dataclass
+class Pool:
+    """A running executor and how many tasks it can work on at once."""
+
+    executor: Executor
+    slots: int
+    description: str
+
+
+def _worker_init() -> None:
+    # The parent handles Ctrl-C and SIGTERM and stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def open_executor(kind: str = "local", jobs: int | None = None,
+                  scheduler: str | None = None) -> Iterator[Pool]:
+    """Start an executor; stop it on the way out (at once if leaving by an exception).
+
+    Parameters
+    ----------
+    kind
+        ``"local"``: worker processes on this machine (:class:`ProcessPoolExecutor`).
+        ``"dask"``: a Dask cluster, ``pip install "orgsim[dask]"``.
+    jobs
+        Local worker processes, or the workers of a local Dask cluster (default: every core).
+        With a Dask ``scheduler``, the default is the cluster's own number of threads.
+    scheduler
+        Address of an existing Dask scheduler (``tcp://host:8786``); without one, ``dask``
+        starts a local cluster of ``jobs`` single-threaded worker processes.
+    """
+    if kind == "local":
+        if scheduler is not None:
+            raise ExecutorError("--scheduler needs --executor dask")
+        with _local(jobs or default_jobs()) as pool:
+            yield pool
+    elif kind == "dask":
+        with _dask(jobs, scheduler) as pool:
+            yield pool
+    else:
+        raise ExecutorError(f"unknown executor {kind!r}; expected one of {', '.join(EXECUTORS)}")
+
+
+@contextmanager
+def _local(jobs: int) -> Iterator[Pool]:
+    executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    try:
+        yield Pool(executor, jobs, f"{jobs} local worker processes")
+    except BaseException:
+        # Stop the workers mid-replication: an interrupt must not wait for them to finish.
+        # Only this pool's processes: a notebook's other children are none of our business.
+        for proc in list((getattr(executor, "_processes", None) or {}).values()):
+            proc.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+
+
+@contextmanager
+def _dask(jobs: int | None, scheduler: str | None) -> Iterator[Pool]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ExecutorError('the Dask executor needs Dask: pip install "orgsim[dask]"') from None
+    cluster: Any = None
+    try:
+        if scheduler is None:
+            n = jobs or default_jobs()
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+            # Ctrl-C reaches the whole process group: our own workers leave it to us.
+            client.run(_worker_init)
+            where = f"a local Dask cluster of {n} workers"
+        else:
+            client = Client(scheduler, timeout="10s")
+            where = f"the Dask cluster at {scheduler}"
+    except (OSError, TimeoutError, RuntimeError) as exc:
+        if cluster is not None:
+            cluster.close()
+        target = scheduler or "a local cluster"
+        raise ExecutorError(f"cannot start the Dask executor on {target}: {exc}") from None
+    except BaseException:  # interrupted while starting: do not leave workers behind
+        if cluster is not None:
+            cluster.close()
+        raise
+    executor = client.get_executor(pure=False)
+    slots = jobs or max(1, sum(client.nthreads().values()))
+    try:
+        yield Pool(executor, slots, where)
+    except BaseException:
+        executor.shutdown(wait=False)  # cancels what is queued or running
+        _close(client, cluster)
+        raise
+    executor.shutdown(wait=True)
+    _close(client, cluster)
+
+
+def _close(client: Any, cluster: Any) -> None:
+    client.close()
+    if cluster is not None:
+        cluster.close()
