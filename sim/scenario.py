@@ -47,15 +47,24 @@ class ScenarioError(Exception):
 # ---------------------------------------------------------------- YAML with marks
 
 
-def _marks(node: yaml.Node, source: str, path: Path_, out: dict[Path_, tuple[str, int]]) -> None:
+def _marks(node: yaml.Node, source: str, path: Path_, out: dict[Path_, tuple[str, int]],
+           duplicates: list[Problem]) -> None:
     out[path] = (source, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key, value in node.value:
-            out[path + (str(key.value),)] = (source, key.start_mark.line + 1)
-            _marks(value, source, path + (str(key.value),), out)
+            name, line = str(key.value), key.start_mark.line + 1
+            if name in seen:
+                # YAML would silently keep the last value: almost always a mistake.
+                where = ".".join(str(p) for p in path)
+                duplicates.append(Problem(source, line, where or name,
+                                          f"duplicate key {name!r} (first at line {seen[name]})"))
+            seen[name] = line
+            out[path + (name,)] = (source, line)
+            _marks(value, source, path + (name,), out, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _marks(item, source, path + (i,), out)
+            _marks(item, source, path + (i,), out, duplicates)
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]]:
@@ -70,6 +79,7 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(source, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    node = None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -81,13 +91,35 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]
         raise ScenarioError([Problem(source, None, "", f"YAML error: {exc}")]) from None
     except RecursionError:
         raise ScenarioError([Problem(source, None, "", "YAML nested too deeply")]) from None
+    except ValueError:  # e.g. an integer with thousands of digits
+        line = _longest_scalar_line(node)
+        raise ScenarioError([Problem(source, line, "", "a number too large to read")]) from None
     if data is None:
         raise ScenarioError([Problem(source, None, "", "empty file: expected a scenario mapping")])
     if not isinstance(data, dict):
         raise ScenarioError([Problem(source, 1, "", "expected a mapping of keys at the top level")])
     marks: dict[Path_, tuple[str, int]] = {}
-    _marks(node, source, (), marks)
+    duplicates: list[Problem] = []
+    _marks(node, source, (), marks, duplicates)
+    if duplicates:
+        raise ScenarioError(duplicates)
     return data, marks
+
+
+def _longest_scalar_line(node: yaml.Node | None) -> int | None:
+    """The line of the longest scalar under ``node`` (where an unreadable number sits)."""
+    best: tuple[int, int | None] = (-1, None)
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.ScalarNode):
+            if len(n.value) > best[0]:
+                best = (len(n.value), n.start_mark.line + 1)
+        elif isinstance(n, yaml.MappingNode):
+            stack.extend(v for pair in n.value for v in pair)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return best[1]
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -38,7 +38,7 @@ ACTIVITY_KINDS = ("gate", "contact", "stage", "close", "onboarding", "checkin", 
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Simulation(_Strict):

@@ -6,6 +6,7 @@ A duration in a scenario may be a plain number (days) or a string with a unit:
 
 from __future__ import annotations
 
+import math
 import re
 
 __all__ = ["DAYS_PER_UNIT", "parse_duration", "format_duration"]
@@ -40,6 +41,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 4h or 2d, got a boolean")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite duration, got {value}")
         return float(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a duration such as 4h or 2d, got {type(value).__name__}")
@@ -47,6 +50,8 @@ def parse_duration(value: object) -> float:
     if not match:
         raise ValueError(f"expected a duration such as 4h or 2d, got {value!r}")
     number, unit = match.groups()
+    if not math.isfinite(float(number)):
+        raise ValueError(f"expected a finite duration, got {value!r}")
     if unit == "":
         return float(number)
     if unit not in DAYS_PER_UNIT:
