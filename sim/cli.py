@@ -421,6 +421,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .scenario import ScenarioError
 
     # Ctrl-C must work even when the parent shell started us with SIGINT ignored.
+    out = getattr(args, "out", None)
+    if out is not None and out.exists() and not out.is_dir():
+        print(f"orgsim: --out {out}: exists and is not a folder", file=sys.stderr)
+        return 2
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

@@ -28,8 +28,12 @@ __all__ = [
     "Empirical",
 ]
 
-#: A number, or a duration string converted to days.
-Quantity = Annotated[float, BeforeValidator(parse_duration)]
+#: A number, or a duration string converted to days. Bounded so that no draw overflows a
+#: float or a calendar: 1e12 days or dollars is far beyond any real market.
+Quantity = Annotated[float, BeforeValidator(parse_duration), Field(le=1e12)]
+
+#: Smallest positive mean or spread accepted (smaller ones overflow the shape formulas).
+_TINY = 1e-9
 
 
 class _Dist(BaseModel):
@@ -63,7 +67,7 @@ class Exponential(_Dist):
     """Exponential with the given ``mean``."""
 
     dist: Literal["exponential"]
-    mean: Quantity = Field(gt=0)
+    mean: Quantity = Field(ge=_TINY)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.exponential(self.mean, n)
@@ -77,8 +81,14 @@ class Lognormal(_Dist):
     """Lognormal given by its own ``mean`` and standard deviation ``sd`` (not the log's)."""
 
     dist: Literal["lognormal"]
-    mean: Quantity = Field(gt=0)
+    mean: Quantity = Field(ge=_TINY)
     sd: Quantity = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _spread(self) -> "Lognormal":
+        if self.sd > 1e3 * self.mean:
+            raise ValueError("expected sd <= 1000 x mean")
+        return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         sigma2 = np.log1p((self.sd / self.mean) ** 2)
@@ -94,8 +104,14 @@ class Gamma(_Dist):
     """Gamma given by ``mean`` and ``sd``."""
 
     dist: Literal["gamma"]
-    mean: Quantity = Field(gt=0)
-    sd: Quantity = Field(gt=0)
+    mean: Quantity = Field(ge=_TINY)
+    sd: Quantity = Field(ge=_TINY)
+
+    @model_validator(mode="after")
+    def _spread(self) -> "Gamma":
+        if self.sd > 1e3 * self.mean:
+            raise ValueError("expected sd <= 1000 x mean")
+        return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         shape = (self.mean / self.sd) ** 2

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .executors import default_jobs, open_executor
-from .market import expected_buyers
+from .market import expected_buyers, expected_outbound
 from .metrics import SURVIVAL_MONTHS, Measured, measure
 from .model import simulate
 from .schema import Scenario
@@ -37,6 +37,8 @@ Progress = Callable[[int, int], None]
 #: Rough cost of one buyer, measured on the default market (see benchmarks/).
 SECONDS_PER_BUYER = 6e-5
 BYTES_PER_BUYER = 1000
+#: A customer's check-ins and renewals in a year: about ten events of ~40 bytes.
+BYTES_PER_CUSTOMER_YEAR = 400
 
 
 class ReplicationError(RuntimeError):
@@ -106,7 +108,7 @@ class Results:
 def check_size(scenarios: Sequence[Scenario], reps: int) -> None:
     """Refuse runs that would take hours or exhaust memory, with an estimate of both."""
     for scn in scenarios:
-        n = expected_buyers(scn)
+        n = expected_buyers(scn) + expected_outbound(scn)
         if n > scn.simulation.max_buyers:
             hours = n * reps * len(scenarios) * SECONDS_PER_BUYER / 3600
             gib = n * BYTES_PER_BUYER / 2**30
@@ -114,6 +116,19 @@ def check_size(scenarios: Sequence[Scenario], reps: int) -> None:
                 f"scenario {scn.name!r} would create ~{n:,.0f} buyers per replication "
                 f"(about {hours:,.1f} CPU-hours for {reps} replications and {gib:,.1f} GiB per "
                 f"worker); raise simulation.max_buyers (e.g. --set simulation.max_buyers={int(n * 1.1)}) "
+                f"to run it anyway"
+            )
+        years = scn.simulation.horizon / 365.0
+        # If every buyer became a customer and stayed: an upper bound on customer-years.
+        customer_years = n * years / 2.0
+        if customer_years > scn.simulation.max_customer_years:
+            hours = customer_years * reps * len(scenarios) * SECONDS_PER_BUYER / 3600
+            gib = (n * BYTES_PER_BUYER + customer_years * BYTES_PER_CUSTOMER_YEAR) / 2**30
+            raise TooBigError(
+                f"scenario {scn.name!r} could simulate up to ~{customer_years:,.0f} customer-years per "
+                f"replication ({years:,.0f} years of ~{n / years:,.0f} buyers a year; up to ~{hours:,.1f} "
+                f"CPU-hours for {reps} replications and ~{gib:,.1f} GiB per worker); shorten simulation.horizon, or raise "
+                f"simulation.max_customer_years (e.g. --set simulation.max_customer_years={int(customer_years * 1.1)}) "
                 f"to run it anyway"
             )
 

@@ -134,6 +134,17 @@ def expected_buyers(scn: Scenario) -> float:
     return rate * scn.simulation.horizon + scheduled
 
 
+def expected_outbound(scn: Scenario) -> float:
+    """Most outbound meetings a replication can book (pool permitting), for size checks."""
+    out = scn.market.outbound
+    total = 0.0
+    for role in scn.roles.values():
+        if role.prospecting_share > 0 and role.headcount > 0:
+            attempts_per_day = role.headcount * role.productive_share * role.prospecting_share / out.work_per_attempt
+            total += attempts_per_day * out.meeting_probability * scn.simulation.horizon
+    return min(total, float(out.target_accounts))
+
+
 def _mix(scn: Scenario) -> tuple[list[str], list[str], np.ndarray]:
     m = scn.market
     seg_names = list(m.segments)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .calendar import ALWAYS, build_calendar
 from .model import SimResult
 
 __all__ = ["KPI_DOCS", "Measured", "measure", "LOST_REASONS", "SURVIVAL_MONTHS"]
@@ -62,7 +63,7 @@ KPI_DOCS: dict[str, str] = {
     "expansion_rate_annual": "expansion ARR a year / mean ARR in the window",
     "at_risk_share": "active customers at the horizon who are at risk (onboarding missed, neglected or context lost) / active customers",
     "north_star": "the value of the KPI the scenario names in north_star",
-    "utilization.<role>": "occupied working time / (headcount x working time), in the window",
+    "utilization.<role>": "occupied working time inside the window / (headcount x working time in the window)",
     "queue_wait_mean_hours.<role>": "mean wait from joining a role's queue to the start of work, in the window, hours",
 }
 
@@ -239,10 +240,38 @@ def _costs(k: dict[str, float], res: SimResult, t0: float, t1: float, years: flo
     k["cac"] = _div(acq_cost, k["new_customers"])
 
 
+def _busy_in_window(res: SimResult, t0: float, t1: float) -> pd.Series:
+    """Occupied working time per role that falls inside [t0, t1).
+
+    Each job is a ``start`` and its ``end`` (the k-th start of a buyer's activity at a role
+    pairs with its k-th end). A job that straddles a window edge counts only the working
+    time on the inside, measured on the role's own calendar.
+    """
+    ev = res.events
+    key = ["buyer", "role", "activity"]
+    starts = ev[ev.event == "start"][key + ["time"]].copy()
+    ends = ev[ev.event == "end"][key + ["time", "value"]].copy()
+    starts["k"] = starts.groupby(key, observed=True).cumcount()
+    ends["k"] = ends.groupby(key, observed=True).cumcount()
+    jobs = ends.merge(starts, on=key + ["k"], suffixes=("_end", "_start"))
+    jobs = jobs[(jobs.time_end > t0) & (jobs.time_start < t1)]
+    inside = (jobs.time_start >= t0) & (jobs.time_end <= t1)
+    busy = jobs[inside].groupby("role", observed=True).value.sum()
+    calendars = {name: build_calendar(c) for name, c in res.scenario.calendars.items()}
+    for job in jobs[~inside].itertuples():
+        spec = res.scenario.roles[str(job.role)]
+        cal = ALWAYS if spec.calendar == "always" else calendars[spec.calendar]
+        whole = cal.working_time(job.time_start, job.time_end)
+        part = cal.working_time(max(job.time_start, t0), min(job.time_end, t1))
+        if whole > 0:
+            busy[job.role] = busy.get(job.role, 0.0) + job.value * part / whole
+    return busy
+
+
 def _roles(k: dict[str, float], res: SimResult, t0: float, t1: float) -> None:
     ev = res.events
     window = ev[(ev.time >= t0) & (ev.time < t1)]
-    ends = window[window.event == "end"].groupby("role", observed=True).value.sum()
+    ends = _busy_in_window(res, t0, t1)
     starts = window[window.event == "start"].groupby("role", observed=True).value.mean()
     for row in res.roles.itertuples():
         capacity = row.headcount * row.working_time_window

@@ -33,7 +33,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        # One problem, one line, whatever characters the input's keys hold.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ScenarioError(Exception):
@@ -47,8 +49,18 @@ class ScenarioError(Exception):
 # ---------------------------------------------------------------- YAML with marks
 
 
+#: More values than this in one file (counting what aliases expand to) is refused.
+MAX_NODES = 200_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def _marks(node: yaml.Node, source: str, path: Path_, out: dict[Path_, tuple[str, int]],
            duplicates: list[Problem]) -> None:
+    if len(out) > MAX_NODES:  # aliases can expand a small file into billions of values
+        raise _TooLarge
     out[path] = (source, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
@@ -80,8 +92,12 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(source, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
     node = None
+    marks: dict[Path_, tuple[str, int]] = {}
+    duplicates: list[Problem] = []
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _marks(node, source, (), marks, duplicates)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -91,6 +107,9 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]
         raise ScenarioError([Problem(source, None, "", f"YAML error: {exc}")]) from None
     except RecursionError:
         raise ScenarioError([Problem(source, None, "", "YAML nested too deeply")]) from None
+    except _TooLarge:
+        raise ScenarioError([Problem(source, None, "", f"YAML expands to more than {MAX_NODES:,} values "
+                                                       "(aliases?)")]) from None
     except ValueError:  # e.g. an integer with thousands of digits
         line = _longest_scalar_line(node)
         raise ScenarioError([Problem(source, line, "", "a number too large to read")]) from None
@@ -98,9 +117,6 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]
         raise ScenarioError([Problem(source, None, "", "empty file: expected a scenario mapping")])
     if not isinstance(data, dict):
         raise ScenarioError([Problem(source, 1, "", "expected a mapping of keys at the top level")])
-    marks: dict[Path_, tuple[str, int]] = {}
-    duplicates: list[Problem] = []
-    _marks(node, source, (), marks, duplicates)
     if duplicates:
         raise ScenarioError(duplicates)
     return data, marks
@@ -172,6 +188,8 @@ def parse_set(assignment: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:
         value = text
+    except ValueError:  # an integer with thousands of digits
+        raise ScenarioError([Problem("--set", None, key, "a number too large to read")]) from None
     return parts, value
 
 
@@ -376,10 +394,15 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
+        by_place: dict[tuple, list[str]] = {}
         for err in exc.errors():
             loc = _clean_loc(err["loc"], data)
             source, line = _locate(loc, marks, str(path))
-            problems.append(Problem(source, line, ".".join(str(p) for p in loc), _message(err)))
+            messages = by_place.setdefault((source, line, ".".join(str(p) for p in loc)), [])
+            if _message(err) not in messages:
+                messages.append(_message(err))
+        # The branches of a union (a role name, or a mapping) fail together: one problem.
+        problems = [Problem(src, ln, where, " or ".join(msgs)) for (src, ln, where), msgs in by_place.items()]
         raise ScenarioError(_dedupe(problems)) from None
     for loc, msg in _cross_check(scn):
         source, line = _locate(loc, marks, str(path))

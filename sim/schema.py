@@ -51,6 +51,9 @@ class Simulation(_Strict):
     max_buyers: int = Field(
         2_000_000, ge=1, description="Refuse to run a replication expected to create more buyers."
     )
+    max_customer_years: float = Field(
+        5_000_000, ge=1, description="Refuse to run a replication expected to simulate more customer-years."
+    )
 
     @model_validator(mode="after")
     def _warmup_inside_horizon(self) -> "Simulation":
@@ -270,7 +273,7 @@ class Role(_Strict):
     loaded_cost_annual: float = Field(0.0, ge=0, description="Fully loaded cost per head a year, $.")
     cost_per_task: float = Field(0.0, ge=0, description="Cost per activity performed (AI usage), $.")
     productive_share: float = Field(
-        1.0, gt=0, le=1, description="Share of working time spent on modelled activities."
+        1.0, ge=0.01, le=1, description="Share of working time spent on modelled activities."
     )
     generalist: bool = Field(False, description="Does many kinds of work (effects.generalist_slowdown).")
     judgement_noise: float = Field(0.15, ge=0, le=5, description="SD of the error in judging buyer fit.")

@@ -41,16 +41,20 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 4h or 2d, got a boolean")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value):
+        try:
+            days = float(value)
+        except OverflowError:
+            raise ValueError("expected a duration, got a number too large to use") from None
+        if not math.isfinite(days):
             raise ValueError(f"expected a finite duration, got {value}")
-        return float(value)
+        return days
     if not isinstance(value, str):
         raise ValueError(f"expected a duration such as 4h or 2d, got {type(value).__name__}")
     match = _PATTERN.match(value)
     if not match:
         raise ValueError(f"expected a duration such as 4h or 2d, got {value!r}")
     number, unit = match.groups()
-    if not math.isfinite(float(number)):
+    if not math.isfinite(float(number)):  # float() of a digit string saturates to inf
         raise ValueError(f"expected a finite duration, got {value!r}")
     if unit == "":
         return float(number)
