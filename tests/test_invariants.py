@@ -357,7 +357,7 @@ def check_kpis(res: sim.SimResult, kpis: dict[str, float]) -> None:
 
     def finite_or_nan(name: str) -> float:
         x = kpis[name]
-        assert x == x or math.isnan(x)
+        assert math.isnan(x) or math.isfinite(x), f"{name} = {x}"
         return x
 
     shares = ["conversion_rate", "win_rate", "in_flight_share", "answered_within_1h_share", "never_answered_share",
@@ -404,7 +404,7 @@ def check_arr(res: sim.SimResult, measured: Any) -> None:
 
 
 def _same(a: dict[str, float], b: dict[str, float]) -> bool:
-    return a.keys() == b.keys() and all(x == y or (x != x and y != y) for x, y in ((a[k], b[k]) for k in a))
+    return a.keys() == b.keys() and all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a)
 
 
 # ------------------------------------------------------------------------- properties

@@ -184,16 +184,24 @@ def waits_started_in(events: pd.DataFrame, role: str, t0: float, t1: float) -> n
 
 
 def utilization(res: SimResult, role: str) -> float:
-    """Occupied working time of ``role`` ended in the window / (headcount x working time).
+    """Occupied time of ``role`` inside the window / (headcount x working time in the window).
 
     The formula of the KPI ``utilization.<role>`` (:data:`sim.KPI_DOCS`), computed without
-    the rest of :func:`sim.measure`.
+    :func:`sim.measure`: each job (a buyer's start and end at the role) counts the share of
+    its occupied time that lies inside the window. Exact for 24/7 roles, where occupied time
+    is wall time.
     """
     window = res.scenario.simulation
-    ev = res.events
-    ends = ev[(ev.event == "end") & (ev.role == role) & (ev.time >= window.warmup) & (ev.time < window.horizon)]
+    ev = res.events[res.events.role == role]
+    starts = ev[ev.event == "start"].sort_values(["buyer", "time"], kind="stable")
+    ends = ev[ev.event == "end"].sort_values(["buyer", "time"], kind="stable")
+    start, end = starts.time.to_numpy(), ends.time.to_numpy()
+    assert (starts.buyer.to_numpy() == ends.buyer.to_numpy()).all()
+    overlap = (np.minimum(end, window.horizon) - np.maximum(start, window.warmup)).clip(min=0)
+    length = end - start
+    inside = np.where(length > 0, ends.value.to_numpy() * overlap / np.where(length > 0, length, 1), 0.0)
     row = res.roles.set_index("role").loc[role]
-    return float(ends.value.sum()) / (row.headcount * row.working_time_window)
+    return float(inside.sum()) / (row.headcount * row.working_time_window)
 
 
 def time_average_waiting(events: pd.DataFrame, role: str, t0: float, t1: float) -> float:
