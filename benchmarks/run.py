@@ -64,7 +64,7 @@ def buyers_per_second(repeats: int, horizon: str) -> dict[str, float]:
     """The full default journey, per design, one process (simulate only)."""
     out = {}
     for name in DESIGNS:
-        scn = sim.load_scenario(ROOT / f"scenarios/{name}.yaml", [f"simulation.horizon={horizon}"])
+        scn = sim.load_scenario(ROOT / f"scenarios/{name}.yaml", [f"simulation.horizon={horizon}", "simulation.warmup=30d"])
         rates = []
         for r in range(repeats):
             started = time.perf_counter()
