@@ -6,32 +6,53 @@ Scenario -> model -> event log -> metrics -> stats -> report, one direction.
 >>> scn = sim.load_scenario("scenarios/siloed.yaml", ["simulation.horizon=1y"])
 >>> res = sim.compare(["scenarios/siloed.yaml", "scenarios/ai_automated.yaml"], reps=4)
 >>> res.summary.head()  # doctest: +SKIP
+
+The names below are imported on first use (PEP 562), so ``import sim`` and the ``orgsim``
+command start without pandas and scipy: the command installs its Ctrl-C handler before
+anything heavy loads, and ``orgsim --help`` answers at once.
 """
 
-from .api import SensitivityResults, SweepResults, compare, run, sensitivity, sweep
-from .experiment import Results
-from .metrics import KPI_DOCS, measure
-from .model import SimResult, simulate
-from .scenario import Problem, ScenarioError, load_scenario
-from .schema import Scenario
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "SensitivityResults": "api", "SweepResults": "api", "compare": "api", "run": "api",
+    "sensitivity": "api", "sweep": "api",
+    "Results": "experiment",
+    "KPI_DOCS": "metrics", "measure": "metrics",
+    "SimResult": "model", "simulate": "model",
+    "Problem": "scenario", "ScenarioError": "scenario", "load_scenario": "scenario",
+    "Scenario": "schema",
+}
+
 __all__ = [
-    "KPI_DOCS",
-    "Problem",
-    "Results",
-    "Scenario",
-    "ScenarioError",
-    "SensitivityResults",
-    "SimResult",
-    "SweepResults",
-    "compare",
-    "load_scenario",
-    "measure",
-    "run",
-    "sensitivity",
-    "simulate",
-    "sweep",
-    "__version__",
+    "KPI_DOCS", "Problem", "Results", "Scenario", "ScenarioError", "SensitivityResults", "SimResult",
+    "SweepResults", "__version__", "compare", "load_scenario", "measure", "run", "sensitivity",
+    "simulate", "sweep",
 ]
+
+if TYPE_CHECKING:
+    from .api import SensitivityResults, SweepResults, compare, run, sensitivity, sweep
+    from .experiment import Results
+    from .metrics import KPI_DOCS, measure
+    from .model import SimResult, simulate
+    from .scenario import Problem, ScenarioError, load_scenario
+    from .schema import Scenario
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

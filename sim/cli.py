@@ -415,18 +415,32 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``orgsim`` and ``python -m sim``."""
-    args = build_parser().parse_args(argv)
+    # Handlers first, before the heavy imports: Ctrl-C (or SIGTERM) at any moment, even
+    # while pandas is still loading, ends calmly with 130. Setting SIGINT explicitly also
+    # makes Ctrl-C work when the parent shell started us with SIGINT ignored.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _dispatch(build_parser().parse_args(argv))
+    except KeyboardInterrupt as exc:
+        # Not an import: the interrupt may have come while sim.experiment was loading.
+        interrupted = getattr(sys.modules.get(f"{__package__}.experiment"), "Interrupted", ())
+        print(f"orgsim: {_interrupted(exc if isinstance(exc, interrupted) else None)}", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     from .executors import ExecutorError
-    from .experiment import Interrupted, ReplicationError, TooBigError
+    from .experiment import ReplicationError, TooBigError
     from .scenario import ScenarioError
 
-    # Ctrl-C must work even when the parent shell started us with SIGINT ignored.
     out = getattr(args, "out", None)
     if out is not None and out.exists() and not out.is_dir():
         print(f"orgsim: --out {out}: exists and is not a folder", file=sys.stderr)
         return 2
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.command == "schema":
             from .schema import Scenario
@@ -457,9 +471,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReplicationError as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt as exc:
-        print(f"orgsim: {_interrupted(exc if isinstance(exc, Interrupted) else None)}", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, previous_int)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 
@@ -58,23 +55,6 @@ def test_python_dash_m_behaves_like_orgsim(tmp_path):
     out = subprocess.run([sys.executable, "-m", "sim", "validate", "scenarios/siloed.yaml"],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0 and "ok (siloed)" in out.stdout
-
-
-def test_interrupt_leaves_no_results_folder(tmp_path):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "compare", *DESIGNS, "--reps", "8", "--jobs", "2",
-                             "--out", str(tmp_path / "r"), "--quiet"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
-    assert proc.returncode == 130
-    assert "interrupted" in err and "Traceback" not in err
-    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
 
 
 def test_schema_prints_json_schema(capsys):

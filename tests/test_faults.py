@@ -152,6 +152,50 @@ def test_a_signal_stops_the_run_promptly_and_leaves_older_results_untouched(comm
     assert not [w for w in workers if _alive(w)], "worker processes outlived the command"
 
 
+def _maps(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return ""
+
+
+#: Starts a command with SIGINT at its default, as from a terminal (the test runner may
+#: have been started with SIGINT ignored, and a child inherits that; exec keeps SIG_DFL).
+_AS_FROM_A_TERMINAL = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                       "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc to see what the process has loaded")
+@pytest.mark.parametrize("library", ["numpy", "pandas"])
+def test_ctrl_c_while_starting_up_exits_calmly(library, tmp_path):
+    """Ctrl-C while ``orgsim`` is still importing its libraries: 130, a calm line, nothing written.
+
+    The moment is found, not guessed: the signal goes as soon as the library's compiled
+    extension appears in the process's memory map, i.e. in the middle of start-up.
+    """
+    out = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-c", _AS_FROM_A_TERMINAL, "-m", "sim", "run", str(SILOED),
+                             "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and f"/{library}/" not in _maps(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert proc.poll() is None, "finished before the signal"
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert took < 5, f"took {took:.1f} s to stop"
+    assert proc.returncode == 130, err
+    assert err.strip() == "orgsim: interrupted; nothing was written"
+    assert not out.exists()
+
+
 def test_ctrl_c_in_this_process_reports_what_was_done(tmp_path, monkeypatch, capsys):
     """``--jobs 1``: the interrupt lands in the simulation loop of this process."""
     out, before = _older_results(tmp_path)
