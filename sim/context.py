@@ -43,6 +43,8 @@ class JourneyContext:
     #: Called with a new buyer who is already in a meeting (set by the model).
     admit_booked: Callable[[Buyer], None] = lambda b: None
     created: list[Buyer] = field(default_factory=list)
+    #: Called by the timer that ends a buyer's first research period (set by the model).
+    research_ended: Callable[[simpy.Event], None] | None = None
 
     @classmethod
     def build(cls, env: simpy.Environment, scn: Scenario, plan: MarketPlan,

@@ -25,12 +25,14 @@ import math
 from collections.abc import Generator
 from typing import Any
 
+import simpy
+
 from .context import JourneyContext
 from .customer import customer_life
 from .handoff import bridge_for, context_factor, handoff, new_performer
 from .market import Buyer
 
-__all__ = ["arrive", "journey", "lose", "trial"]
+__all__ = ["arrive", "journey", "lose", "research_ended", "trial"]
 
 
 def lose(ctx: JourneyContext, b: Buyer, reason: str, activity: str = "") -> None:
@@ -46,8 +48,15 @@ def arrive(ctx: JourneyContext, b: Buyer) -> None:
     """A buyer arrives and starts researching on their own; no process is needed until
     the research ends, so most buyers (who never talk to sales) cost one timer each."""
     ctx.log.record(b.arrive_at, b.id, "arrive")
-    timer = ctx.env.timeout(b.arrive_at + b.research_time - ctx.env.now)
-    timer.callbacks.append(lambda _event: _researched(ctx, b, 0))
+    # The timer carries the buyer as its value and one callback serves every timer: no
+    # closure per buyer, so less to allocate and for the garbage collector to track.
+    timer = ctx.env.timeout(b.arrive_at + b.research_time - ctx.env.now, b)
+    timer.callbacks.append(ctx.research_ended)
+
+
+def research_ended(ctx: JourneyContext, timer: simpy.Event) -> None:
+    """Callback of the timer that ends a buyer's first research period (its value is the buyer)."""
+    _researched(ctx, timer.value, 0)
 
 
 def _researched(ctx: JourneyContext, b: Buyer, round_: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from collections.abc import Generator, Iterable
 from typing import Any
 
@@ -11,7 +12,7 @@ import simpy
 
 from .events import EventLog
 from .context import JourneyContext
-from .journey import arrive
+from .journey import arrive, research_ended
 from .prospecting import start_prospecting
 from .market import Buyer, buyer_chunks, plan_for, scheduled_buyers
 from .org import build_roles
@@ -76,6 +77,7 @@ def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
         arrive(ctx, b)
 
     ctx.admit = admit
+    ctx.research_ended = partial(research_ended, ctx)
     ctx.admit_booked = buyers.append
     start_prospecting(ctx)
     scheduled = scheduled_buyers(scn, streams, plan)
