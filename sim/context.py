@@ -15,11 +15,25 @@ from .org import RoleQueue
 from .schema import Scenario
 from .streams import Bulk, Streams
 
-__all__ = ["JourneyContext"]
+__all__ = ["JourneyContext", "Step"]
 
 
 def _uniforms(rng: Any, n: int) -> Any:
     return rng.random(n)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One acquisition activity as the journey needs it, looked up once per replication."""
+
+    index: int
+    name: str
+    kind: str
+    threshold: float
+    #: First of the activity's four uniforms in the buyer's draws.
+    slot: int
+    #: The role that joins the owner on this activity, if any.
+    assist: str | None
 
 
 @dataclass
@@ -45,6 +59,10 @@ class JourneyContext:
     created: list[Buyer] = field(default_factory=list)
     #: Called by the timer that ends a buyer's first research period (set by the model).
     research_ended: Callable[[simpy.Event], None] | None = None
+    #: The acquisition activities in journey order.
+    steps: tuple[Step, ...] = ()
+    #: Retention activity kind -> activity name.
+    retention_kinds: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, env: simpy.Environment, scn: Scenario, plan: MarketPlan,
@@ -56,8 +74,14 @@ class JourneyContext:
         ttv = {s: streams.bulk(f"life.ttv.{s}", seg.time_to_value.sample) for s, seg in m.segments.items()}
         eff = m.effects
         shift = eff.team_targets_threshold_shift if scn.kpi_alignment == "team_targets" else eff.north_star_threshold_shift
+        steps = tuple(
+            Step(j, name, m.activities[name].kind, m.activities[name].threshold, plan.activity_slot(j),
+                 scn.assists.get(name))
+            for j, name in enumerate(m.journey.acquisition)
+        )
+        kinds = {m.activities[a].kind: a for a in m.journey.retention}
         return cls(env, scn, plan, roles, log, streams, streams.bulk("life.uniform", _uniforms), work, ttv,
-                   nurture, build_calendar(m.buyer_hours), shift)
+                   nurture, build_calendar(m.buyer_hours), shift, steps=steps, retention_kinds=kinds)
 
     def role_for(self, activity: str, b: Buyer) -> RoleQueue:
         """The role routed to ``activity`` for this buyer (routing may depend on the segment)."""

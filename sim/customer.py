@@ -96,7 +96,7 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
     """Onboarding, then check-ins and renewals until churn or the end of the run."""
     env, log, m = ctx.env, ctx.log, ctx.scn.market
     seg = m.segments[b.segment]
-    kinds = {m.activities[a].kind: a for a in m.journey.retention}
+    kinds = ctx.retention_kinds
     if "onboarding" in kinds:
         yield from _onboard(ctx, b, seg, kinds["onboarding"])
         b.ttv = env.now - b.won_at

@@ -158,12 +158,9 @@ def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0, start: int = 0) -
         yield env.timeout(delay)
     b.contact_at = env.now
     log.record(env.now, b.id, "contact")
-    acquisition = m.journey.acquisition
-    for j in range(start, len(acquisition)):
-        name = acquisition[j]
-        act = m.activities[name]
+    for step in ctx.steps[start:]:
+        j, name, kind, slot = step.index, step.name, step.kind, step.slot
         role = ctx.role_for(name, b)
-        slot = plan.activity_slot(j)
         pickup = new_performer(b, role)
         previous = b.last_performer
         if handoff(ctx, b, role, name, slot):
@@ -176,7 +173,7 @@ def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0, start: int = 0) -
         work = b.work[j]
         if b.context_lost:
             work *= 1.0 + m.effects.context_loss_rework_fraction
-        if act.kind == "contact":
+        if kind == "contact":
             started = yield from role.perform(b, name, work, log, pickup, deadline=b.contact_at + b.patience)
             if started is None:
                 lose(ctx, b, "no_response", name)
@@ -191,28 +188,28 @@ def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0, start: int = 0) -
             if b.u[slot + 2] >= engage * context_factor(ctx, b):
                 lose(ctx, b, "went_cold", name)
                 return
-        elif act.kind == "gate":
+        elif kind == "gate":
             yield from role.perform(b, name, work, log, pickup)
             noise = m.effects.ai_judgement_noise if role.is_ai else role.spec.judgement_noise
             # Predicted deal value: exact for a perfect scorer, noisier as accuracy falls.
             error = (1.0 - role.spec.scoring_accuracy) * b.z[len(plan.activities) + j]
             b.score = b.acv * (0.5 + b.fit) * math.exp(error)
-            if b.fit + noise * b.z[j] < act.threshold + ctx.threshold_shift:
+            if b.fit + noise * b.z[j] < step.threshold + ctx.threshold_shift:
                 lose(ctx, b, "disqualified", name)
                 return
         else:  # stage or close
             yield from role.perform(b, name, work, log, pickup)
             p = _advance_probability(ctx, b, seg.stage_conversion.get(name, 1.0))
             if b.u[slot + 2] >= p:
-                if act.kind == "close":
+                if kind == "close":
                     reason = "no_decision" if b.u[slot + 3] < seg.no_decision_share else "lost_to_competitor"
                 else:
                     reason = "dropped_out"
                 lose(ctx, b, reason, name)
                 return
-        assist = ctx.scn.assists.get(name)
-        if assist is not None:  # a specialist joins the owner on this activity
-            yield from ctx.roles[assist].perform(b, name, work, log, new_performer(b, ctx.roles[assist]))
+        if step.assist is not None:  # a specialist joins the owner on this activity
+            helper = ctx.roles[step.assist]
+            yield from helper.perform(b, name, work, log, new_performer(b, helper))
         log.record(env.now, b.id, "pass", role.name, name)
         if b.deliberation[j] > 0:
             yield env.timeout(b.deliberation[j])
