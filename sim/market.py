@@ -21,6 +21,7 @@ __all__ = ["Buyer", "MarketPlan", "buyer_chunks", "scheduled_buyers", "endogenou
 ENDOGENOUS_ID_BASE = 1_000_000_000
 
 _CHUNK = 2048
+_NAN = float("nan")
 
 
 class Buyer:
@@ -32,30 +33,32 @@ class Buyer:
         # outcome
         "state", "reason", "lost_at", "lost_activity", "contact_at", "first_response_wait",
         "won_at", "churned_at", "arr", "handoffs", "context_losses", "ttv", "ttv_missed",
-        "last_performer", "context_lost", "source", "score", "community", "at_risk", "_rows",
+        "last_performer", "context_lost", "source", "score", "community", "at_risk", "_draws", "_row",
     )
 
     def __init__(self) -> None:
         self.state = "in_flight"
         self.reason = ""
-        self.lost_at = np.nan
+        self.lost_at = _NAN
         self.lost_activity = ""
-        self.contact_at = np.nan
-        self.first_response_wait = np.nan
-        self.won_at = np.nan
-        self.churned_at = np.nan
+        self.contact_at = _NAN
+        self.first_response_wait = _NAN
+        self.won_at = _NAN
+        self.churned_at = _NAN
         self.arr = 0.0
         self.handoffs = 0
         self.context_losses = 0
-        self.ttv = np.nan
+        self.ttv = _NAN
         self.ttv_missed = False
         self.last_performer: tuple[str, int] | None = None
         self.context_lost = False
         self.source = "inbound"
-        self.score = float("nan")
+        self.score = _NAN
         self.community = False
         self.at_risk = False
-        self._rows: tuple[_ChunkDraws, int] | None = None
+        # The chunk's journey draws and this buyer's row in them, until engage() reads it.
+        self._draws: _ChunkDraws | None = None
+        self._row = 0
 
     def engage(self) -> None:
         """Turn this buyer's row of journey draws into Python floats, once, when first needed.
@@ -63,12 +66,12 @@ class Buyer:
         Most buyers never talk to sales; they only ever read the first few uniforms, so
         the rest stays in the chunk's numpy arrays.
         """
-        if self._rows is not None:
-            draws, i = self._rows
-            row = draws.table[i].tolist()
+        draws = self._draws
+        if draws is not None:
+            row = draws.table[self._row].tolist()
             a, b, c = draws.cuts
             self.u, self.z, self.work, self.deliberation = row[:a], row[a:b], row[b:c], row[c:]
-            self._rows = None
+            self._draws = None
 
 
 class _ChunkDraws:
@@ -209,7 +212,8 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
         b = Buyer()
         (b.arrive_at, c, sidx, b.acv, b.fit, b.rep_free, b.averse, b.patience,
          b.research_time, b.team_u, b.u) = row
-        b._rows = (draws, i)
+        b._draws = draws
+        b._row = i
         b.channel = chan_names[c]
         b.segment = seg_names[sidx]
         b.id = first_id + i
