@@ -15,6 +15,8 @@ anything heavy loads, and ``orgsim --help`` answers at once.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -56,3 +58,20 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
+
+
+class _Package(types.ModuleType):
+    """``sim.sweep`` and ``sim.sensitivity`` are functions, though modules of those names exist.
+
+    Importing a submodule binds it on its package; an eager ``__init__`` bound the functions
+    afterwards, but a lazy one cannot know when, so the binding of a submodule over a public
+    name is refused here (the module stays in ``sys.modules``).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
