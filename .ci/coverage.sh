@@ -1,15 +1,10 @@
 #!/usr/bin/env bash
-# CI: run the test suite once with line coverage of sim/, failing under 90%.
+# The test suite once, with line coverage of sim/, failing under 90%. `.ci/run` calls it.
 # Code run by worker processes (--jobs, Dask) and by `python -m sim` subprocesses counts
 # too: coverage's multiprocessing support and its subprocess patch. Arguments go to pytest
 # (e.g. a test file, to look at one part's coverage). Leaves no data file in the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-python3 -c "import pytest_cov" 2>/dev/null \
-  || python3 -m pip install --quiet --disable-pip-version-check "pytest-cov>=5"
-python3 -c "import coverage, sys; sys.exit(coverage.version_info < (7, 10))" \
-  || python3 -m pip install --quiet --disable-pip-version-check "coverage>=7.10"   # [run] patch
 
 data="$(mktemp -d)"
 trap 'rm -rf "$data"' EXIT
