@@ -294,6 +294,18 @@ def test_sweep_of_two_keys_draws_a_heatmap(folder: Path, tmp_path: Path) -> None
         close_charts(charts)
 
 
+def test_a_sweep_report_shows_only_what_a_sweep_has(tmp_path: Path) -> None:
+    """A sweep folder has no single design's KPIs: no empty design sections, every link lands."""
+    from sim.output import write_sweep
+
+    res = sim.sweep(SCENARIOS / "siloed.yaml", {"data_integration": [0.2, 0.8]}, reps=1, seed=3, jobs=1,
+                    overrides=["simulation.horizon=120d", "simulation.warmup=10d"])
+    out = write_sweep(res, tmp_path, argv=["orgsim", "sweep"], charts=False)
+    page = render_report(out, "en").read_text(encoding="utf-8")
+    assert re.findall(r'<section id="(\w+)">', page) == ["sweep", "assumptions", "method"]
+    assert re.findall(r'<li><a href="#(\w+)">', page) == ["sweep", "assumptions", "method"]
+
+
 def test_single_design_run(tmp_path: Path) -> None:
     results = sim.run(SCENARIOS / "siloed.yaml", reps=2, jobs=1, overrides=SHORT)
     out = write_results(results, tmp_path, "run", argv=["orgsim", "run"], charts=False)
