@@ -7,6 +7,7 @@ from functools import partial
 from collections.abc import Generator, Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import simpy
 
@@ -27,6 +28,14 @@ BUYER_COLUMNS = (
     "lost_activity", "contact_at", "first_response_wait", "won_at", "churned_at", "arr",
     "handoffs", "context_losses", "ttv", "ttv_missed", "source", "score", "community", "at_risk",
 )
+#: The numeric columns' dtypes, given so that pandas need not infer them value by value
+#: (the rest hold strings).
+_NUMERIC_DTYPES = {
+    "id": np.int64, "handoffs": np.int64, "context_losses": np.int64,
+    "ttv_missed": np.bool_, "community": np.bool_, "at_risk": np.bool_,
+    **{c: np.float64 for c in ("arrive_at", "acv", "fit", "lost_at", "contact_at", "first_response_wait",
+                               "won_at", "churned_at", "arr", "ttv", "score")},
+}
 
 
 @dataclass
@@ -50,6 +59,17 @@ def _arrivals(env: simpy.Environment, ctx: JourneyContext, chunks: Iterable[list
             arrive(ctx, b)
         if chunk and chunk[-1].arrive_at > env.now:
             yield env.timeout(chunk[-1].arrive_at - env.now)
+
+
+def _buyer_table(buyers: list[Buyer]) -> pd.DataFrame:
+    """One row per buyer, in the order given."""
+    columns: dict[str, Any] = {}
+    for c in BUYER_COLUMNS:
+        values = [getattr(b, c) for b in buyers]
+        dtype = _NUMERIC_DTYPES.get(c)
+        # An empty table keeps the untyped columns pandas makes of empty lists.
+        columns[c] = np.array(values, dtype=dtype) if dtype is not None and values else values
+    return pd.DataFrame(columns)
 
 
 def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
@@ -85,7 +105,7 @@ def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
     env.process(_arrivals(env, ctx, buyer_chunks(scn, streams, plan, len(scheduled)), buyers))
     env.run(until=scn.simulation.horizon)
     buyers.sort(key=lambda b: b.id)
-    table = pd.DataFrame({c: [getattr(b, c) for b in buyers] for c in BUYER_COLUMNS})
+    table = _buyer_table(buyers)
     role_rows = [
         {"role": r.name, "headcount": r.spec.headcount, "kind": r.spec.kind, "teams": r.teams,
          "loaded_cost_annual": r.spec.loaded_cost_annual, "cost_per_task": r.spec.cost_per_task,
