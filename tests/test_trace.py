@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT
 
 import sim
-from sim import trace
+from sim import story, trace
 from sim.scenario import ScenarioError
 from sim.streams import replication_seed
 
@@ -49,10 +49,10 @@ def story_lines(out: str, name: str) -> list[str]:
 
 
 def test_time_and_duration_formats():
-    assert trace.when(0) == "day 0 Mon 00:00"
-    assert trace.when(4.75) == "day 4 Fri 18:00"
-    assert trace.when(13.999999) == "day 14 Mon 00:00"
-    assert [trace.span(d) for d in (0, 20 / 1440, 2.5 / 24, 1, 2 + 15 / 24)] == [
+    assert story.when(0) == "day 0 Mon 00:00"
+    assert story.when(4.75) == "day 4 Fri 18:00"
+    assert story.when(13.999999) == "day 14 Mon 00:00"
+    assert [story.span(d) for d in (0, 20 / 1440, 2.5 / 24, 1, 2 + 15 / 24)] == [
         "under a minute", "20 min", "2 h 30 min", "1 d", "2 d 15 h"]
 
 
@@ -108,12 +108,12 @@ def test_every_draw_the_trace_reads_agrees_with_the_run():
         res = sim.simulate(scn, seed)
         asked = res.buyers[res.buyers.contact_at.notna() | (res.buyers.source == "trial")]
         ids = sorted(np.random.default_rng(0).choice(asked.id, 80, replace=False))
-        drawn = trace.market_buyers(scn, seed, ids)
+        drawn = story.market_buyers(scn, seed, ids)
         table = res.buyers.set_index("id", drop=False)
         events = dict(tuple(res.events[res.events.buyer.isin(ids)].groupby("buyer")))
         checked = 0
         for buyer_id in ids:
-            steps = trace.story(scn, table.loc[buyer_id], events[buyer_id], drawn[buyer_id])
+            steps = story.story(scn, table.loc[buyer_id], events[buyer_id], drawn[buyer_id])
             disagree = [s.text for s in steps if s.consistent is False]
             assert not disagree, (name, buyer_id, disagree)
             checked += sum(s.consistent is True for s in steps)
