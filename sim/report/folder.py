@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,10 +80,22 @@ class ReportData:
         sim = self.scenarios[self.baseline].get("simulation", {})
         return float(sim.get("horizon", 0.0)) - float(sim.get("warmup", 0.0))
 
+    @cached_property
+    def _stats(self) -> dict[tuple[str, str], pd.Series]:
+        # A report looks up hundreds of cells: index the table once, not a filter per cell.
+        first = self.summary.drop_duplicates(["scenario", "kpi"])
+        return {(r.scenario, r.kpi): r for _, r in first.iterrows()}
+
+    @cached_property
+    def _diffs(self) -> dict[tuple[str, str], pd.Series]:
+        if self.paired is None:
+            return {}
+        first = self.paired.drop_duplicates(["scenario", "kpi"])
+        return {(r.scenario, r.kpi): r for _, r in first.iterrows()}
+
     def stat(self, name: str, kpi: str) -> pd.Series | None:
         """The summary row (mean, ci_low, ci_high, n) of a design's KPI, if measured."""
-        rows = self.summary[(self.summary.scenario == name) & (self.summary.kpi == kpi)]
-        return None if rows.empty else rows.iloc[0]
+        return self._stats.get((name, kpi))
 
     def mean(self, name: str, kpi: str) -> float:
         row = self.stat(name, kpi)
@@ -92,8 +105,7 @@ class ReportData:
         """The paired difference (design - baseline) of a KPI, if there is one."""
         if self.paired is None or name == self.baseline:
             return None
-        rows = self.paired[(self.paired.scenario == name) & (self.paired.kpi == kpi)]
-        return None if rows.empty else rows.iloc[0]
+        return self._diffs.get((name, kpi))
 
     def kpis(self) -> list[str]:
         """Every KPI of the summary, in its order."""
