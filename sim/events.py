@@ -1,14 +1,12 @@
 """The event log: one flat record per thing that happened, stored column by column.
 
-Columns: ``time`` (days), ``buyer``, ``event``, ``role``, ``activity``, ``value``. Each
-column is a typed ``array.array`` (8 bytes a time, 2 bytes a role code...), so a log of
+Columns: ``time`` (days), ``buyer``, ``event``, ``role``, ``activity``, ``value``. Events
+are kept in typed numpy columns (8 bytes a time, 2 bytes a role code...), so a log of
 millions of events stays small; :meth:`EventLog.frame` turns it into a tidy DataFrame once
 the run is over, sorted by time with ties kept in the order they were recorded.
 """
 
 from __future__ import annotations
-
-from array import array
 
 import numpy as np
 import pandas as pd
@@ -38,24 +36,30 @@ EVENTS: dict[str, str] = {
 }
 _CODES = {name: i for i, name in enumerate(EVENTS)}
 _NAN = float("nan")
+#: Events held as plain Python values before they are packed into typed columns.
+_BATCH = 8192
 
 
 class EventLog:
-    """Columnar, append-only event log of one replication."""
+    """Columnar, append-only event log of one replication.
 
-    __slots__ = ("time", "buyer", "event", "role", "activity", "value", "enabled", "_names", "_codes")
+    :meth:`record` only extends a flat pending list by the event's six fields, which is
+    several times cheaper than appending to six typed arrays (``array.append`` parses each
+    value); every ``_BATCH`` events numpy packs the pending list into one chunk of typed
+    columns, so memory per event stays that of the columns.
+    """
+
+    __slots__ = ("_chunks", "_codes", "_names", "_pending", "enabled")
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
-        self.time = array("d")
-        self.buyer = array("q")
-        self.event = array("b")
-        self.role = array("h")
-        self.activity = array("h")
-        self.value = array("d")
         # Role and activity names are stored as small codes; code 0 is "".
         self._names: list[str] = [""]
         self._codes: dict[str, int] = {"": 0}
+        # time, buyer, event, role, activity, value, time, buyer, ... (six fields an event).
+        self._pending: list[float | int | str] = []
+        # Packed batches: (time, buyer, event code, role code, activity code, value) columns.
+        self._chunks: list[tuple[np.ndarray, ...]] = []
 
     def _code(self, name: str) -> int:
         code = self._codes.get(name)
@@ -68,31 +72,58 @@ class EventLog:
                value: float = _NAN) -> None:
         """Append one event."""
         if self.enabled:
-            codes = self._codes
-            self.time.append(time)
-            self.buyer.append(buyer)
-            self.event.append(_CODES[event])
-            self.role.append(codes[role] if role in codes else self._code(role))
-            self.activity.append(codes[activity] if activity in codes else self._code(activity))
-            self.value.append(value)
+            pending = self._pending
+            pending += (time, buyer, event, role, activity, value)
+            if len(pending) >= 6 * _BATCH:
+                self._pack()
+
+    def _pack(self) -> None:
+        """Move the pending events into a chunk of typed columns."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        n = len(pending) // 6
+        roles, activities = pending[3::6], pending[4::6]
+        codes = self._codes
+        if not codes.keys() >= {*roles, *activities}:
+            # New names get codes in order of first appearance (role before activity), as
+            # if coded one event at a time: the categories do not depend on the batching.
+            for role, activity in zip(roles, activities):
+                self._code(role)  # type: ignore[arg-type]
+                self._code(activity)  # type: ignore[arg-type]
+        self._chunks.append((
+            np.array(pending[0::6], dtype=np.float64),
+            np.array(pending[1::6], dtype=np.int64),
+            np.fromiter(map(_CODES.__getitem__, pending[2::6]), dtype=np.int8, count=n),  # type: ignore[arg-type]
+            np.fromiter(map(codes.__getitem__, roles), dtype=np.int16, count=n),  # type: ignore[arg-type]
+            np.fromiter(map(codes.__getitem__, activities), dtype=np.int16, count=n),  # type: ignore[arg-type]
+            np.array(pending[5::6], dtype=np.float64),
+        ))
+
+    def _column(self, k: int, dtype: type) -> np.ndarray:
+        """Column ``k`` of every packed chunk, end to end."""
+        self._pack()
+        parts = [chunk[k] for chunk in self._chunks]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     def __len__(self) -> int:
-        return len(self.time)
+        return sum(len(chunk[0]) for chunk in self._chunks) + len(self._pending) // 6
 
     def nbytes(self) -> int:
         """Memory held by the columns."""
-        return sum(col.itemsize * len(col) for col in (self.time, self.buyer, self.event, self.role,
-                                                       self.activity, self.value))
+        self._pack()
+        return sum(col.nbytes for chunk in self._chunks for col in chunk)
 
     def frame(self) -> pd.DataFrame:
         """The log as a DataFrame sorted by time (stable, so recording order breaks ties)."""
         names = self._names
         df = pd.DataFrame({
-            "time": np.frombuffer(self.time, dtype=np.float64) if len(self.time) else np.zeros(0),
-            "buyer": np.frombuffer(self.buyer, dtype=np.int64) if len(self.buyer) else np.zeros(0, np.int64),
-            "event": pd.Categorical.from_codes(np.asarray(self.event, dtype=np.int16), categories=list(EVENTS)),
-            "role": pd.Categorical.from_codes(np.asarray(self.role, dtype=np.int32), categories=names),
-            "activity": pd.Categorical.from_codes(np.asarray(self.activity, dtype=np.int32), categories=names),
-            "value": np.frombuffer(self.value, dtype=np.float64) if len(self.value) else np.zeros(0),
+            "time": self._column(0, np.float64),
+            "buyer": self._column(1, np.int64),
+            "event": pd.Categorical.from_codes(self._column(2, np.int8).astype(np.int16), categories=list(EVENTS)),
+            "role": pd.Categorical.from_codes(self._column(3, np.int16).astype(np.int32), categories=names),
+            "activity": pd.Categorical.from_codes(self._column(4, np.int16).astype(np.int32), categories=names),
+            "value": self._column(5, np.float64),
         })
         return df.sort_values("time", kind="stable", ignore_index=True)
