@@ -95,10 +95,16 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]
     marks: dict[Path_, tuple[str, int]] = {}
     duplicates: list[Problem] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            _marks(node, source, (), marks, duplicates)
-        data = yaml.safe_load(text)
+        # One parse: the node tree gives the line marks, then the data is built from it.
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = None
+            if node is not None:
+                _marks(node, source, (), marks, duplicates)
+                data = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
