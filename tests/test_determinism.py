@@ -1,5 +1,6 @@
 """Same seed, same numbers: byte-identical CSV files across reruns, ``--jobs`` values,
-executors and ``PYTHONHASHSEED`` values.
+executors (local worker processes, a local Dask cluster; a Dask scheduler given by address is
+in test_executors.py) and ``PYTHONHASHSEED`` values.
 
 The designs compared cover pooled queues, pinned teams, AI agents, value-ordered queues,
 self-serve trials, outbound prospecting and referrals, so that any order that depends on
@@ -8,6 +9,7 @@ chance (a set, a dict filled in completion order, a hash) shows up as a differen
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -74,8 +76,12 @@ def test_the_number_of_jobs_does_not_change_a_byte(designs, reference, tmp_path,
 
 
 def test_the_dask_executor_writes_the_same_bytes(designs, reference, tmp_path, capsys):
-    pytest.importorskip("distributed")
+    """Without ``--scheduler``, ``--executor dask`` starts its own local cluster."""
+    import distributed  # noqa: F401  (the test extra installs it: this test must run, not skip)
+
     _assert_same(reference, _compare_here(designs, tmp_path, "--jobs", "2", "--executor", "dask"))
+    (folder,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    assert json.loads((folder / "manifest.json").read_text())["executor"] == "dask"
 
 
 def test_python_hash_seeds_do_not_change_a_byte(designs, reference, tmp_path):
