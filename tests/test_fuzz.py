@@ -298,6 +298,10 @@ def mutated_texts(draw: Any) -> tuple[str, bytes, list[str]]:
 # ------------------------------------------------------------------------- fuzzing
 
 
+# Not traced for coverage (pytest-cov's no_cover): 200 cases run the same validation and
+# run paths over and over, which tracing made the slowest part of CI, for no line that the
+# bad-input catalogue and the other tests do not already cover.
+@pytest.mark.no_cover
 @_budget(110)
 @given(case=mutated_trees())
 def test_mutated_scenarios_are_refused_calmly(case, tmp_path_factory):
@@ -309,6 +313,7 @@ def test_mutated_scenarios_are_refused_calmly(case, tmp_path_factory):
     check_case(path, tmp)
 
 
+@pytest.mark.no_cover
 @_budget(90)
 @given(case=mutated_texts())
 def test_mutated_files_are_refused_calmly(case, tmp_path_factory):
