@@ -32,18 +32,19 @@ class WorkCalendar:
         self.always = open_at is None
         span = 0.0 if self.always else close_at - open_at  # type: ignore[operator]
         self.hours_per_week = 168.0 if self.always else 24.0 * span * len(self.days)
+        # For each weekday, the day offsets 0..7 ahead that are working days: next_open
+        # then looks only at working days.
+        self._ahead = tuple(tuple(k for k in range(8) if (w + k) % 7 in self.days) for w in range(7))
 
     def next_open(self, t: float) -> float:
         """The first instant at or after ``t`` when the role works."""
         if self.always:
             return t
-        day_start = float(int(t))
-        for k in range(8):
-            d = day_start + k
-            if int(d) % 7 in self.days:
-                lo, hi = d + self.open_at, d + self.close_at
-                if t < hi:
-                    return max(t, lo)
+        day = int(t)
+        for k in self._ahead[day % 7]:
+            d = float(day + k)
+            if t < d + self.close_at:  # type: ignore[operator]
+                return max(t, d + self.open_at)  # type: ignore[operator]
         raise AssertionError("a calendar has at least one working day")  # pragma: no cover
 
     def finish_at(self, start: float, work: float) -> float:

@@ -119,17 +119,19 @@ class RoleQueue:
         if self.priority is not None:
             return (yield from self._by_value(buyer, activity, work, log, queued_at, deadline))
         free = self.free_at[self.team_of(buyer)]
-        start = self.calendar.next_open(max(env.now, free[0]))
+        now = env.now
+        calendar = self.calendar
+        start = calendar.next_open(max(now, free[0]))
         if deadline is not None and start > deadline:
-            yield env.timeout(max(0.0, deadline - env.now))
+            yield env.timeout(max(0.0, deadline - now))
             log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
             return None
         occupied = work * self.time_per_work
-        end = self.calendar.finish_at(start, occupied)
+        end = calendar.finish_at(start, occupied)
         heapq.heapreplace(free, end)
         log.record(start, buyer.id, "start", self.name, activity, start - queued_at)
         log.record(end, buyer.id, "end", self.name, activity, occupied)
-        yield env.timeout(end - env.now)
+        yield env.timeout(end - now)
         return start
 
     def _by_value(self, buyer: Buyer, activity: str, work: float, log: EventLog, queued_at: float,
