@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -72,6 +74,25 @@ def _buyer_table(buyers: list[Buyer]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+@contextmanager
+def _no_full_collections() -> Iterator[None]:
+    """Defer Python's full garbage collections to the end of a replication.
+
+    A full collection rescans every live object, and a replication keeps millions alive
+    (buyers, their draws, the log) until it ends: the collections made the cost per buyer
+    grow with the run (siloed, market and teams scaled together: 60 us per buyer at 100k
+    buyers, 90 at 300k; 62 at 300k without them). Young collections still run, so short-lived
+    reference cycles are freed as before, and the peak memory is unchanged (measured). The
+    collector's thresholds are restored on the way out; results do not depend on them.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], 2**31 - 1)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
     """Run one replication of ``scn`` with ``seed`` up to the horizon.
 
@@ -84,6 +105,11 @@ def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
     events
         Keep the event log (the KPIs need it; turn off only to measure the bare model).
     """
+    with _no_full_collections():
+        return _simulate(scn, seed, events)
+
+
+def _simulate(scn: Scenario, seed: int, events: bool) -> SimResult:
     env = simpy.Environment()
     streams = Streams(seed)
     log = EventLog(enabled=events)
