@@ -96,3 +96,32 @@ def test_absurd_inputs_are_refused_with_an_estimate():
     scn = sim.load_scenario(DESIGNS[0], ["market.channels.search.rate_per_week=10000000"])
     with pytest.raises(sim.experiment.TooBigError, match="CPU-hours"):
         sim.run(scn, reps=2)
+
+
+def test_a_replication_leaves_the_garbage_collector_as_it_found_it(monkeypatch):
+    """simulate() defers full collections while it runs (sim/model.py), and only then."""
+    import gc
+
+    import sim.model
+
+    scn = sim.load_scenario(SCENARIOS / "siloed.yaml", ["simulation.horizon=20d", "simulation.warmup=0d"])
+    before = gc.get_threshold()
+    seen = []
+    real = sim.model._simulate
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        seen.append(gc.get_threshold())
+        return real(*args)
+
+    monkeypatch.setattr(sim.model, "_simulate", spy)
+    sim.simulate(scn, 1)
+    assert seen[0][:2] == before[:2] and seen[0][2] > 10**9
+    assert gc.get_threshold() == before
+
+    def boom(*args):  # type: ignore[no-untyped-def]
+        raise RuntimeError("mid-run")
+
+    monkeypatch.setattr(sim.model, "_simulate", boom)
+    with pytest.raises(RuntimeError):
+        sim.simulate(scn, 1)
+    assert gc.get_threshold() == before
