@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, interrupt
 from .tables import SWEEP_KPIS, format_sensitivity, format_sweep, format_table
 
 __all__ = ["build_parser", "main"]
@@ -289,8 +290,12 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def _quit_while_starting(signum: int, frame: Any) -> None:
+    # Nothing is written yet, so leave at once. An exception raised from here could be
+    # swallowed: during an import the interpreter may be running a finalizer, where
+    # exceptions are only reported ("Exception ignored in ..."), and the command would go on.
+    os.write(2, b"orgsim: interrupted; nothing was written\n")
+    os._exit(130)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -298,10 +303,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Handlers first, before the heavy imports: Ctrl-C (or SIGTERM) at any moment, even
     # while pandas is still loading, ends calmly with 130. Setting SIGINT explicitly also
     # makes Ctrl-C work when the parent shell started us with SIGINT ignored.
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = signal.signal(signal.SIGTERM, _quit_while_starting)
+    previous_int = signal.signal(signal.SIGINT, _quit_while_starting)
     try:
-        return _dispatch(build_parser().parse_args(argv))
+        args = build_parser().parse_args(argv)
+        from . import api, experiment  # noqa: F401  (the libraries, loaded while a signal just quits)
+
+        # From here on an interrupt unwinds, so that a run stops its workers and removes
+        # its temporary folder (sim/interrupt.py: and is not lost if a finalizer swallows it).
+        interrupt.clear()
+        signal.signal(signal.SIGTERM, interrupt.request)
+        signal.signal(signal.SIGINT, interrupt.request)
+        return _dispatch(args)
     except KeyboardInterrupt as exc:
         # Not an import: the interrupt may have come while sim.experiment was loading.
         interrupted = getattr(sys.modules.get(f"{__package__}.experiment"), "Interrupted", ())
@@ -310,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
+        interrupt.clear()
 
 
 def _dispatch(args: argparse.Namespace) -> int:

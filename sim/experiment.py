@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import interrupt
 from .executors import default_jobs, open_executor
 from .market import expected_buyers, expected_outbound
 from .metrics import SURVIVAL_MONTHS, Measured, measure
@@ -182,6 +183,7 @@ def execute(tasks: Sequence[Task], on_result: Callable[[Task, Outcome], None], *
         if executor == "local" and scheduler is None and ((jobs or default_jobs()) <= 1 or len(tasks) == 1):
             for t in tasks:
                 finished(t, replicate(t.scenario, t.replication, t.seed, t.point, events))
+                interrupt.check()
             return
         with open_executor(executor, jobs, scheduler) as pool:
             _drain(pool.executor, iter(tasks), 2 * pool.slots, events, finished)
@@ -214,6 +216,7 @@ def _drain(executor: Any, tasks: Iterator[Task], window: int, events: bool,
                 raise ReplicationError(task.scenario.name, task.replication, task.seed,
                                        f"the worker failed: {detail}", task.point) from exc
             finished(task, outcome)
+        interrupt.check()
         fill()
 
 
