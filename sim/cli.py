@@ -298,6 +298,17 @@ def _quit_while_starting(signum: int, frame: Any) -> None:
     os._exit(130)
 
 
+def _quiet_interrupts(hook: Any) -> Any:
+    """``sys.unraisablehook`` that drops an interrupt swallowed by a finalizer: it is noted
+    in :mod:`sim.interrupt` and acted on, so its traceback would only alarm."""
+
+    def quiet(unraisable: Any) -> None:
+        if unraisable.exc_type is not KeyboardInterrupt:
+            hook(unraisable)
+
+    return quiet
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``orgsim`` and ``python -m sim``."""
     # Handlers first, before the heavy imports: Ctrl-C (or SIGTERM) at any moment, even
@@ -305,6 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # makes Ctrl-C work when the parent shell started us with SIGINT ignored.
     previous = signal.signal(signal.SIGTERM, _quit_while_starting)
     previous_int = signal.signal(signal.SIGINT, _quit_while_starting)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _quiet_interrupts(sys.unraisablehook)
     try:
         args = build_parser().parse_args(argv)
         from . import api, experiment  # noqa: F401  (the libraries, loaded while a signal just quits)
@@ -323,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
+        sys.unraisablehook = previous_hook
         interrupt.clear()
 
 
