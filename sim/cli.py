@@ -22,6 +22,7 @@ from .tables import SWEEP_KPIS, format_sensitivity, format_sweep, format_table
 
 __all__ = ["build_parser", "main"]
 
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -328,9 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, interrupt.request)
         return _dispatch(args)
     except KeyboardInterrupt as exc:
-        # Not an import: the interrupt may have come while sim.experiment was loading.
-        interrupted = getattr(sys.modules.get(f"{__package__}.experiment"), "Interrupted", ())
-        print(f"orgsim: {_interrupted(exc if isinstance(exc, interrupted) else None)}", file=sys.stderr)
+        # Raised only after start-up (until then a signal quits), so sim.experiment is loaded.
+        print(f"orgsim: {_interrupted(exc if isinstance(exc, experiment.Interrupted) else None)}", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
