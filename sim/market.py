@@ -257,10 +257,17 @@ def buyer_chunks(scn: Scenario, streams: Streams, plan: MarketPlan, first_id: in
     next_id = first_id
     horizon = scn.simulation.horizon
     while t < horizon:
-        arrive = t + np.cumsum(rng.exponential(1.0 / total, _CHUNK))
+        # Arrivals of a unit-rate process, compared with the horizon on that clock: a rate so
+        # small that its mean gap (1 / total) exceeds the largest float still works exactly.
+        unit = np.cumsum(rng.standard_exponential(_CHUNK))
         chan = rng.choice(len(chan_p), size=_CHUNK, p=chan_p)
-        keep = int(np.searchsorted(arrive, horizon))
+        limit = (horizon - t) * total
+        keep = int(np.searchsorted(unit, limit))
+        # Past the horizon only the count matters (each buyer's attributes use the stream).
+        arrive = t + np.minimum(unit, limit) / total
         chunk = _draw_buyers(scn, rng, plan, arrive, chan, next_id)[:keep]
         next_id += len(chunk)
         yield chunk
+        if keep < _CHUNK:
+            return
         t = float(arrive[-1])

@@ -500,3 +500,13 @@ def test_summarize_keeps_each_scenario_apart_and_brackets_the_mean(values):
     for name in ("a", "b"):
         row = s.loc[name]
         assert row.ci_low <= row["mean"] <= row.ci_high and row.n == len(values)
+
+
+def test_a_rate_too_small_for_its_mean_gap_to_be_a_float_brings_no_buyer_and_no_warning():
+    """1e-310 buyers a week is valid (>= 0) but 1 / rate overflows: the market must still work."""
+    quiet = [f"market.channels.{c}.rate_per_week=0" for c in ("social", "community", "events", "partners")]
+    scn = sim.load_scenario(str(Path(__file__).parents[1] / "scenarios/siloed.yaml"),
+                            [*quiet, "market.channels.search.rate_per_week=1e-310", "simulation.horizon=60d",
+                             "simulation.warmup=0d"])
+    res = sim.simulate(scn, seed=3)
+    assert (res.buyers["channel"] == "search").sum() == 0
