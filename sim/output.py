@@ -11,12 +11,12 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .atomic import make_temp_dir
 from .experiment import Results
 from .scenario import resolved_yaml
 
@@ -63,7 +63,7 @@ def _write_folder(root: Path, command: str, names: list[str], fill: Callable[[Pa
     undo: Callable[[], None] | None = None
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    tmp = make_temp_dir(root, ".tmp-")
     try:
         entries = fill(tmp)
         manifest = {

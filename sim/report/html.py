@@ -9,14 +9,13 @@ comments stripped).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
+from ..atomic import write_text
 from ..locale import Catalogue, catalogue
 from . import kpis as K
 from .charts import close_charts, draw_charts, funnel_means, lost_means, role_costs, roles_of
@@ -312,8 +311,4 @@ def render_report(folder: Path, lang: str = "en", charts: bool = True) -> Path:
         close_charts(drawn)
     page = _environment().get_template("report.html.j2").render(**build_context(data, cat, inline))
     target = folder / ("report.html" if lang == "en" else f"report.{lang}.html")
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    os.replace(tmp, target)
-    return target
+    return write_text(target, page)

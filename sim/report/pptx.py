@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from pptx.dml.color import RGBColor
 from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
+from ..atomic import write_with
 from ..locale import Catalogue, catalogue
 from . import kpis as K
 from .charts import close_charts, draw_charts
@@ -227,8 +226,4 @@ def render_pptx(folder: Path, lang: str = "en") -> Path:
     _kpi_slide(prs, data, cat)
     _assumption_slides(prs, data, cat)
     target = folder / ("report.pptx" if lang == "en" else f"report.{lang}.pptx")
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".pptx", dir=folder)
-    os.close(fd)
-    prs.save(tmp)
-    os.replace(tmp, target)
-    return target
+    return write_with(target, lambda tmp: prs.save(str(tmp)))
