@@ -79,7 +79,8 @@ def _marks(node: yaml.Node, source: str, path: Path_, out: dict[Path_, tuple[str
             _marks(item, source, path + (i,), out, duplicates)
 
 
-def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]]:
+def _read_yaml(path: Path, found: list[Problem]) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]]:
+    """The file's data and line marks; problems that do not stop the reading go to ``found``."""
     source = str(path)
     try:
         raw = path.read_bytes()
@@ -123,8 +124,9 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]
         raise ScenarioError([Problem(source, None, "", "empty file: expected a scenario mapping")])
     if not isinstance(data, dict):
         raise ScenarioError([Problem(source, 1, "", "expected a mapping of keys at the top level")])
-    if duplicates:
-        raise ScenarioError(duplicates)
+    # A duplicate key does not stop the reading (YAML keeps the last value): the other
+    # problems of the file are reported with it, in one pass.
+    found += duplicates
     return data, marks
 
 
@@ -156,12 +158,13 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _load_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[Path_, tuple[str, int]]]:
+def _load_tree(path: Path, chain: tuple[Path, ...],
+               found: list[Problem]) -> tuple[dict, dict[Path_, tuple[str, int]]]:
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in chain + (resolved,))
         raise ScenarioError([Problem(str(path), None, "extends", f"cyclic extends: {cycle}")])
-    data, marks = _read_yaml(path)
+    data, marks = _read_yaml(path, found)
     parent = data.get("extends")
     if parent is None:
         return data, marks
@@ -172,7 +175,7 @@ def _load_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[Path_, t
     if not parent_path.is_file():
         line = marks.get(("extends",), (str(path), None))[1]
         raise ScenarioError([Problem(str(path), line, "extends", f"file not found: {parent_path}")])
-    base, base_marks = _load_tree(parent_path, chain + (resolved,))
+    base, base_marks = _load_tree(parent_path, chain + (resolved,), found)
     base.pop("abstract", None)  # being a template is not inherited
     merged = _merge(base, data)
     merged.pop("extends", None)
@@ -182,20 +185,27 @@ def _load_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[Path_, t
 # ---------------------------------------------------------------- overrides
 
 
+def _set_label(assignment: str, limit: int = 80) -> str:
+    """How a problem names the ``--set`` argument that caused it (a long value shortened)."""
+    text = assignment if len(assignment) <= limit else assignment[: limit - 3] + "..."
+    return f"--set {text}"
+
+
 def parse_set(assignment: str) -> tuple[list[str], Any]:
     """Split ``key.path=value`` into its path and its YAML-parsed value."""
+    source = _set_label(assignment)
     if "=" not in assignment:
-        raise ScenarioError([Problem("--set", None, assignment, "expected KEY.PATH=VALUE")])
+        raise ScenarioError([Problem(source, None, "", "expected KEY.PATH=VALUE")])
     key, _, text = assignment.partition("=")
     parts = key.strip().split(".")
     if not key.strip() or any(not p for p in parts):
-        raise ScenarioError([Problem("--set", None, key, "expected a dotted key path such as roles.sdr.headcount")])
+        raise ScenarioError([Problem(source, None, "", "expected a dotted key path such as roles.sdr.headcount")])
     try:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:
         value = text
     except ValueError:  # an integer with thousands of digits
-        raise ScenarioError([Problem("--set", None, key, "a number too large to read")]) from None
+        raise ScenarioError([Problem(source, None, "", "a number too large to read")]) from None
     return parts, value
 
 
@@ -204,19 +214,20 @@ def parse_set(assignment: str) -> tuple[list[str], Any]:
 _NAMED = {("roles",), ("market", "segments"), ("market", "channels"), ("market", "activities"), ("calendars",)}
 
 
-def _apply_set(data: dict, parts: list[str], value: Any, marks: dict) -> None:
+def _apply_set(data: dict, parts: list[str], value: Any, marks: dict, assignment: str) -> None:
     node = data
+    source = _set_label(assignment)
     for i, part in enumerate(parts[:-1]):
         child = node.get(part)
         if child is None and tuple(parts[:i]) in _NAMED:
             where = ".".join(parts[: i + 1])
-            raise ScenarioError([Problem("--set", None, ".".join(parts), _unknown(
+            raise ScenarioError([Problem(source, None, "", _unknown(
                 "name", part, node) + f"; to add {where}, set it whole: {where}={{...}}")])
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
             where = ".".join(parts[: i + 1])
-            raise ScenarioError([Problem("--set", None, ".".join(parts), f"{where} is not a mapping")])
+            raise ScenarioError([Problem(source, None, "", f"{where} is not a mapping")])
         node = child
     node[parts[-1]] = value
     marks[tuple(parts)] = ("--set", None)
@@ -363,12 +374,23 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
             out.append((("roles", rname, "calendar"), _unknown("calendar", role.calendar, [*scn.calendars, "always"])))
         if role.headcount and role.teams > role.headcount:
             out.append((("roles", rname, "teams"), f"expected teams <= headcount ({role.headcount})"))
+    # Every way a role receives work, in one place: a role with headcount 0 must receive
+    # none (sim/org.py refuses work for an empty queue rather than invent a person).
     used = m.journey.acquisition + m.journey.retention
-    routes = [scn.routing[a] for a in used if a in scn.routing]
-    routed = sorted({r for route in routes for r in ([route] if isinstance(route, str) else route.values())})
-    for role in routed:
+    nurture = [a for a, act in m.activities.items() if act.kind == "nurture" and a in scn.routing]
+    ways: dict[str, str] = {}
+    for act in [*used, *nurture]:
+        route = scn.routing.get(act)
+        for r in [route] if isinstance(route, str) else (route or {}).values():
+            ways.setdefault(r, "does journey work" if act in used else f"does the nurture touch {act!r}")
+    for act, r in scn.assists.items():
+        if act in used:
+            ways.setdefault(r, f"assists on {act!r}")
+    for bridge in scn.bridges:
+        ways.setdefault(bridge.sender, f"joins the bridge to {bridge.receiver!r}")
+    for role, way in sorted(ways.items()):
         if role in scn.roles and scn.roles[role].headcount == 0:
-            out.append((("roles", role, "headcount"), "role does journey work but has headcount 0"))
+            out.append((("roles", role, "headcount"), f"role {way} but has headcount 0"))
     return out
 
 
@@ -378,8 +400,18 @@ def _unknown(what: str, name: str, known: Any) -> str:
     return f"unknown {what} {name!r}{hint}; expected one of {', '.join(sorted(known))}"
 
 
+#: A set of values with problems is validated again at most this often, to look past its
+#: first problems.
+_PASSES = 8
+
+Sets = list[tuple[Path_, str]]
+
+
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Load, merge (``extends:``), override (``--set``) and validate one scenario file.
+
+    Every problem that can be found without the others being fixed is reported at once:
+    YAML-level (duplicate keys), schema-level and cross-reference problems.
 
     Raises
     ------
@@ -387,35 +419,119 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
         With one :class:`Problem` per thing wrong.
     """
     path = Path(path)
-    data, marks = _load_tree(path, ())
     problems: list[Problem] = []
+    data, marks = _load_tree(path, (), problems)
+    sets: Sets = []
     for assignment in overrides:
         try:
             parts, value = parse_set(assignment)
-            _apply_set(data, parts, value, marks)
+            _apply_set(data, parts, value, marks, assignment)
+            sets.append((tuple(parts), assignment))
         except ScenarioError as exc:
             problems += exc.problems
-    if problems:
-        raise ScenarioError(problems)
-    try:
-        scn = Scenario.model_validate(data)
-    except ValidationError as exc:
-        by_place: dict[tuple, list[str]] = {}
-        for err in exc.errors():
-            loc = _clean_loc(err["loc"], data)
-            source, line = _locate(loc, marks, str(path))
-            messages = by_place.setdefault((source, line, ".".join(str(p) for p in loc)), [])
-            if _message(err) not in messages:
-                messages.append(_message(err))
-        # The branches of a union (a role name, or a mapping) fail together: one problem.
-        problems = [Problem(src, ln, where, " or ".join(msgs)) for (src, ln, where), msgs in by_place.items()]
-        raise ScenarioError(_dedupe(problems)) from None
-    for loc, msg in _cross_check(scn):
-        source, line = _locate(loc, marks, str(path))
-        problems.append(Problem(source, line, ".".join(str(p) for p in loc), msg))
-    if problems:
-        raise ScenarioError(problems)
+    scn, found = _validate(data, marks, str(path), sets)
+    problems += found
+    if problems or scn is None:
+        raise ScenarioError(_dedupe(problems))
     return scn
+
+
+def _validate(data: dict, marks: dict, default: str, sets: Sets) -> tuple[Scenario | None, list[Problem]]:
+    """The scenario and every problem found in ``data``, looking past the first ones.
+
+    A value with a problem is replaced by a stand-in (its default, or the first simple value
+    the schema accepts) and the whole validated again, so that the problems the first pass
+    hides (cross-references, which need a valid scenario) are found too. Whatever sits next
+    to a stand-in is not judged: it would be judged against a value the user did not write.
+    """
+    problems: list[Problem] = []
+    trial = copy.deepcopy(data)
+    blocked: list[Path_] = []
+    tries: dict[Path_, int] = {}
+    for _ in range(_PASSES):
+        try:
+            scn = Scenario.model_validate(trial)
+        except ValidationError as exc:
+            errors = [(_clean_loc(err["loc"], trial), err) for err in exc.errors()]
+            by_place: dict[Path_, list[str]] = {}
+            for loc, err in errors:
+                if not _under_any(loc, blocked):
+                    messages = by_place.setdefault(loc, [])
+                    if _message(err) not in messages:
+                        messages.append(_message(err))
+            # The branches of a union (a role name, or a mapping) fail together: one problem.
+            problems += [_problem(loc, " or ".join(msgs), marks, default, sets) for loc, msgs in by_place.items()]
+            for loc in dict.fromkeys(loc for loc, _ in errors):
+                missing = any(e["type"] == "missing" for at, e in errors if at == loc)
+                if missing and not _under_any(loc, blocked):
+                    return None, problems  # a key the user left out: nothing to stand in for
+                following = _stand_in(trial, loc, tries.get(loc, 0))
+                if following is None:
+                    return None, problems
+                tries[loc] = following
+                blocked.append(loc[:-1] if len(loc) > 1 else loc)
+            continue
+        for loc, msg in _cross_check(scn):
+            if not _under_any(loc, blocked):
+                problems.append(_problem(loc, msg, marks, default, sets))
+        return (scn if not problems else None), problems
+    return None, problems
+
+
+def _under_any(loc: Path_, prefixes: list[Path_]) -> bool:
+    return any(tuple(loc[: len(p)]) == tuple(p) for p in prefixes)
+
+
+#: What stands in for a value with a problem, tried in turn: its default (the key removed),
+#: an empty mapping (a section of defaults), then simple values.
+_STAND_INS: tuple[Any, ...] = (KeyError, {}, 1, 0, 1.0, 0.5, "x", [], None)
+
+
+def _stand_in(tree: dict, loc: Path_, first: int) -> int | None:
+    """Put a stand-in at ``loc``, from the ``first``-th on; the next one to try, or None."""
+    node: Any = tree
+    for part in loc[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    if not loc:
+        return None
+    key = loc[-1]
+    in_list = isinstance(node, list) and isinstance(key, int) and key < len(node)
+    if not in_list and not isinstance(node, dict):
+        return None
+    # A mapping first becomes a section of defaults: removing it could remove a name (a
+    # calendar, a role) that other keys refer to.
+    mapping = not in_list and isinstance(node.get(key), dict)
+    order = ({}, KeyError, *_STAND_INS[2:]) if mapping else _STAND_INS
+    for i in range(first, len(order)):
+        choice = order[i]
+        if choice is KeyError:
+            if in_list or key not in node:
+                continue  # an item of a list has no default; a missing key is already default
+            del node[key]
+        else:
+            node[key] = copy.deepcopy(choice)
+        return i + 1
+    return None
+
+
+def _problem(loc: Path_, message: str, marks: dict, default: str, sets: Sets) -> Problem:
+    """A problem at ``loc``, blamed on the ``--set`` argument that touched it, if any."""
+    where = ".".join(str(p) for p in loc)
+    for key, argument in reversed(sets):
+        n = min(len(key), len(loc))
+        if tuple(str(p) for p in loc[:n]) == key[:n]:
+            source, line = _locate(loc, marks, default)
+            at = f" ({source}:{line})" if source != "--set" and line is not None else ""
+            # Inside what the argument set, name the place; around it, the argument says it.
+            detail = f"{where}: " if len(loc) > len(key) else ""
+            return Problem(_set_label(argument), None, "", f"{detail}{message}{at}")
+    source, line = _locate(loc, marks, default)
+    return Problem(source, line, where, message)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
