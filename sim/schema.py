@@ -58,7 +58,7 @@ class Simulation(_Strict):
     @model_validator(mode="after")
     def _warmup_inside_horizon(self) -> "Simulation":
         if self.warmup >= self.horizon:
-            raise ValueError("expected warmup < horizon")
+            raise ValueError(f"horizon {self.horizon:g} d must exceed warmup {self.warmup:g} d")
         return self
 
 
@@ -260,7 +260,7 @@ class Calendar(_Strict):
     @model_validator(mode="after")
     def _open_before_close(self) -> "Calendar":
         if not self.open < self.close:
-            raise ValueError("expected open < close")
+            raise ValueError(f"expected open < close (open {self.open * 24:g} h, close {self.close * 24:g} h)")
         return self
 
 
