@@ -1,7 +1,7 @@
 """``orgsim check``: the reality check. A design's headline figures beside published ranges.
 
-The ranges and their sources live in ``sim/data/benchmarks.yaml`` (read from
-``shared/calibration.md``); this module measures the same figures in simulated replications,
+The ranges and their sources live in ``sim/data/benchmarks.yaml`` (each source points to its
+entry in ``docs/sources.md``); this module measures the same figures in simulated replications,
 the way each benchmark's ``measure`` text says, and prints one row per figure: the model's
 mean with its 95% confidence interval, the range, and whether the model is inside, above or
 below it.

@@ -211,7 +211,8 @@ class Outbound(_Strict):
         0.02, description="P(an attempt books a meeting) with a fresh pool, human prospector."
     )
     ai_meeting_factor: float = Field(
-        0.65, ge=0, le=5, description="Meeting-booked multiplier for AI prospectors (calibration §8: 0.7% vs 1.1%)."
+        0.65, ge=0, le=5,
+        description="Meeting-booked multiplier for AI prospectors (0.7% vs 1.1%: docs/sources.md#S-ai-sdr-email-study-2026).",
     )
     segment_mix: dict[str, Probability] | None = Field(None, description="Segments of booked accounts; default: segment shares.")
 
@@ -304,10 +305,10 @@ class Bridge(_Strict):
     sender: str = Field(description="Role handing the buyer over.")
     receiver: str = Field(description="Role taking the buyer over.")
     context_loss_factor: Probability = Field(
-        0.1, description="Multiplier on P(context lost) at this seam (calibration §10: 10% -> 2-3%)."
+        0.1, description="Multiplier on P(context lost) at this seam (10% -> 2-3%: docs/sources.md#A-bridge-sales)."
     )
     sender_work: Duration = Field(
-        0.03125, description="Sender's time in the joint meeting, days (0.75 h: calibration §10)."
+        0.03125, description="Sender's time in the joint meeting, days (0.75 h: docs/sources.md#A-bridge-sales)."
     )
 
 

@@ -16,7 +16,8 @@ from sim.scenario import ScenarioError
 from sim.streams import replication_seed
 
 SHORT = ["--set", "simulation.horizon=150d", "--set", "simulation.warmup=20d"]
-CALIBRATION = ROOT.parent / "shared" / "calibration.md"
+#: The project's record of the published figures; every source reference points into it.
+SOURCES_MD = ROOT / "docs" / "sources.md"
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -44,12 +45,63 @@ def test_every_benchmark_has_a_range_and_named_sources():
             assert {"short", "cite", "calibration", "status"} <= set(source), (m.id, source)
 
 
-@pytest.mark.skipif(not CALIBRATION.is_file(), reason="shared/calibration.md is not next to the repository")
-def test_sourced_figures_are_the_ones_in_calibration_md():
-    text = CALIBRATION.read_text(encoding="utf-8")
+def test_sourced_figures_are_the_ones_in_sources_md():
+    text = SOURCES_MD.read_text(encoding="utf-8")
     for figure in ("37% responded within 1 h", "23% never responded", "15–30%", "$1.14", "$1.76",
                    "≤ $12K: 100%", "60 days", "0.55%", "2.05%"):
         assert figure in text, figure
+
+
+def _anchors() -> set[str]:
+    return set(re.findall(r'<a id="([^"]+)"></a>', SOURCES_MD.read_text(encoding="utf-8")))
+
+
+def test_every_source_reference_resolves_to_an_anchor_of_sources_md():
+    anchors = _anchors()
+    assert len(anchors) > 40
+    text = SOURCES_MD.read_text(encoding="utf-8")
+    assert not set(re.findall(r"\]\(#([^)]+)\)", text)) - anchors, "sources.md links to a missing anchor"
+    # Each benchmark source names its entry: docs/sources.md#ID, several joined by "; ".
+    marks, _ = check.load_benchmarks()
+    for m in marks:
+        for source in m.sources:
+            for ref in source["calibration"].split("; "):
+                found = re.fullmatch(r"docs/sources\.md#(\S+)", ref)
+                assert found, (m.id, ref)
+                assert found.group(1) in anchors, (m.id, ref)
+    # Every docs/sources.md#ID (or sources.md#ID in docs/) in the shipped files and the docs.
+    files = [*ROOT.glob("scenarios/**/*.yaml"), *ROOT.glob("docs/*.md"), *ROOT.glob("docs/*.py"),
+             *ROOT.glob("sim/**/*.py"), *ROOT.glob("sim/data/*.yaml"), ROOT / "README.md", ROOT / "scenarios" / "README.md"]
+    refs = 0
+    for path in files:
+        for anchor in re.findall(r"sources\.md#([A-Za-z0-9_-]+)", path.read_text(encoding="utf-8")):
+            assert anchor in anchors, f"{path.relative_to(ROOT)}: sources.md#{anchor} is not an anchor of docs/sources.md"
+            refs += 1
+    assert refs > 100
+
+
+def test_no_file_refers_to_the_research_notes_outside_the_repository():
+    """The sources are carried by the project (docs/sources.md), not by a folder beside it."""
+    import subprocess
+
+    folder, notes = "shared", "calibration" + ".md"
+    forbidden = (f"../{folder}", f"{folder}/{notes.removesuffix('.md')}", notes)
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+        paths = [ROOT / name for name in listed.decode().split("\0") if name]
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout: every file but caches
+        paths = [p for p in ROOT.rglob("*") if p.is_file() and not any(
+            part.startswith(".") or part.endswith(".egg-info") or part == "__pycache__" for part in p.relative_to(ROOT).parts)]
+    assert len(paths) > 50
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        for needle in forbidden:
+            assert needle not in text, f"{path.relative_to(ROOT)} refers to {needle}"
 
 
 def test_hbr_audit_is_the_basis_of_the_response_rows():

@@ -85,7 +85,7 @@ def test_every_parameter_row_says_where_it_acts_and_where_its_value_comes_from()
         if key.strip("`").split(".")[0] in ("name", "description", "extends", "abstract", "simulation"):
             continue
         assert source and source != "-", key
-        assert ("assumption" in source or "calibration" in source or "design choice" in source
+        assert ("assumption" in source or "sources.md#" in source or "design choice" in source
                 or "none in the default market" in source or "HBR" in source), key
 
 
