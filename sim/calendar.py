@@ -7,6 +7,8 @@ evening waits for Monday in a business-hours role.
 
 from __future__ import annotations
 
+import math
+
 from .schema import Calendar
 
 __all__ = ["WorkCalendar", "ALWAYS", "build_calendar"]
@@ -38,7 +40,7 @@ class WorkCalendar:
 
     def next_open(self, t: float) -> float:
         """The first instant at or after ``t`` when the role works."""
-        if self.always:
+        if self.always or math.isinf(t):
             return t
         day = int(t)
         for k in self._ahead[day % 7]:
@@ -49,7 +51,7 @@ class WorkCalendar:
 
     def finish_at(self, start: float, work: float) -> float:
         """When ``work`` days of working time begun at ``start`` are done."""
-        if self.always:
+        if self.always or math.isinf(start + work):
             return start + work
         t = self.next_open(start)
         per_week = self.hours_per_week / 24.0
@@ -69,9 +71,21 @@ class WorkCalendar:
         """Working time (days) inside [start, end)."""
         if self.always:
             return max(0.0, end - start)
+        if not end > start:
+            return 0.0
+        if math.isinf(end):
+            return math.inf
+        # Day by day up to a Monday, whole weeks at once, then the last days: at most 14
+        # steps, however long the span (a day-by-day loop hung on a work of 1e12 days).
+        per_week = self.hours_per_week / 24.0
         total = 0.0
-        d = float(int(start))
+        d = float(math.floor(start))
         while d < end:
+            if d >= start and int(d) % 7 == 0 and d + 7.0 <= end:
+                weeks = math.floor((end - d) / 7.0)
+                total += weeks * per_week
+                d += 7.0 * weeks
+                continue
             if int(d) % 7 in self.days:
                 lo = max(start, d + self.open_at)  # type: ignore[operator]
                 hi = min(end, d + self.close_at)  # type: ignore[operator]

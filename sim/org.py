@@ -35,6 +35,7 @@ class ValueQueue:
 
     def __init__(self, env: simpy.Environment, capacity: int):
         self.env = env
+        self.capacity = capacity
         self.idle = capacity
         self.waiting: list[tuple[float, int, simpy.Event]] = []
         self.count = 0
@@ -79,8 +80,9 @@ class RoleQueue:
         self.teams = spec.teams
         base, extra = divmod(spec.headcount, spec.teams)
         self.capacities = [base + (1 if i < extra else 0) for i in range(spec.teams)]
-        # When each server of each team is next free (a heap per team).
-        self.free_at = [[0.0] * max(c, 1) for c in self.capacities]
+        # When each server of each team is next free (a heap per team). A role without people
+        # has no servers: work that reaches it is an error (see _nobody), never done free.
+        self.free_at = [[0.0] * c for c in self.capacities]
         # Occupied time per unit of work: specialists 1, generalists slower, and only part of
         # a person's working time goes to the journey's activities (the rest is unmodelled
         # work, and prospecting).
@@ -89,9 +91,14 @@ class RoleQueue:
         self.pickup = pickup
         # Serving by predicted value needs a real priority queue (later buyers can go first).
         self.priority = (
-            [ValueQueue(env, max(c, 1)) for c in self.capacities]
+            [ValueQueue(env, c) for c in self.capacities]
             if spec.discipline == "predicted_value" else None
         )
+
+    def _nobody(self, activity: str) -> RuntimeError:
+        """Work reached a role with headcount 0: validation missed a way in (sim/scenario.py)."""
+        return RuntimeError(f"role {self.name!r} has headcount 0 but was given work ({activity!r}); "
+                            "give it people or route that work to another role")
 
     def team_of(self, buyer: Buyer) -> int:
         """The team a buyer is pinned to (0 for a pooled role)."""
@@ -119,6 +126,8 @@ class RoleQueue:
         if self.priority is not None:
             return (yield from self._by_value(buyer, activity, work, log, queued_at, deadline))
         free = self.free_at[self.team_of(buyer)]
+        if not free:
+            raise self._nobody(activity)
         now = env.now
         calendar = self.calendar
         start = calendar.next_open(max(now, free[0]))
@@ -139,6 +148,8 @@ class RoleQueue:
         """Serve the highest predicted deal value first (buyers not yet scored: their ACV)."""
         env = self.env
         queue = self.priority[self.team_of(buyer)]  # type: ignore[index]
+        if queue.capacity == 0:
+            raise self._nobody(activity)
         value = buyer.score if buyer.score == buyer.score else buyer.acv
         req = queue.request(-value)
         if deadline is None:

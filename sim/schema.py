@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .distributions import Distribution, Quantity
 
@@ -29,7 +29,17 @@ __all__ = [
     "ACTIVITY_KINDS",
 ]
 
-Probability = Annotated[float, Field(ge=0, le=1)]
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):  # YAML's true would otherwise count as 1
+        raise ValueError("expected a number, not a boolean")
+    return value
+
+
+#: Numbers in a scenario. A boolean is not one (pydantic would read ``true`` as 1).
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Float = Annotated[float, BeforeValidator(_not_bool)]
+Probability = Annotated[Float, Field(ge=0, le=1)]
 Duration = Annotated[Quantity, Field(ge=0)]
 PositiveDuration = Annotated[Quantity, Field(gt=0)]
 
@@ -46,12 +56,12 @@ class Simulation(_Strict):
 
     horizon: PositiveDuration = Field(1095.0, description="Simulated time from an empty organization, days.")
     warmup: Duration = Field(182.5, description="Initial period excluded from the KPIs, days.")
-    reps: int = Field(10, ge=1, description="Replications per scenario.")
-    seed: int = Field(20261124, ge=0, description="Root seed; each replication derives its own.")
-    max_buyers: int = Field(
+    reps: Int = Field(10, ge=1, description="Replications per scenario.")
+    seed: Int = Field(20261124, ge=0, description="Root seed; each replication derives its own.")
+    max_buyers: Int = Field(
         2_000_000, ge=1, description="Refuse to run a replication expected to create more buyers."
     )
-    max_customer_years: float = Field(
+    max_customer_years: Float = Field(
         5_000_000, ge=1, description="Refuse to run a replication expected to simulate more customer-years."
     )
 
@@ -87,21 +97,21 @@ class Segment(_Strict):
         description="Base P(advance) after each stage/close activity, for a buyer of average fit.",
     )
     no_decision_share: Probability = Field(0.5, description="Share of lost deals lost to 'no decision'.")
-    deliberation_scale: float = Field(1.0, gt=0, description="Multiplier on every buyer deliberation time.")
-    work_scale: float = Field(1.0, gt=0, description="Multiplier on the work content of every activity.")
+    deliberation_scale: Float = Field(1.0, gt=0, description="Multiplier on every buyer deliberation time.")
+    work_scale: Float = Field(1.0, gt=0, description="Multiplier on the work content of every activity.")
     time_to_value: Distribution = Field(description="Buyer-side onboarding time after the kickoff, days.")
     ttv_target: PositiveDuration = Field(description="Onboarding later than this after signature counts as missed.")
     contract_term: PositiveDuration = Field(365.0, description="Length of each contract term, days.")
     base_churn_annual: Probability = Field(description="P(churn) in a year for a healthy customer.")
     expansion_probability: Probability = Field(0.0, description="P(expansion) at a renewal.")
-    expansion_uplift: float = Field(0.0, ge=0, description="ARR increase when a customer expands (fraction).")
+    expansion_uplift: Float = Field(0.0, ge=0, description="ARR increase when a customer expands (fraction).")
     gross_margin: Probability = Field(0.78, description="Gross margin on ARR.")
 
 
 class Channel(_Strict):
     """An inbound source of buyers: a Poisson stream."""
 
-    rate_per_week: float = Field(0.0, ge=0, le=1e7, description="Mean buyers arriving per week (24/7).")
+    rate_per_week: Float = Field(0.0, ge=0, le=1e7, description="Mean buyers arriving per week (24/7).")
     arrivals_at: list[Duration] = Field(
         default_factory=list, max_length=100_000,
         description="Fixed arrival times (e.g. an event's leads), days from the start; added to the Poisson stream.",
@@ -142,14 +152,14 @@ class Journey(_Strict):
     )
     checkin_interval: PositiveDuration = Field(91.25, description="Time between customer check-ins, days.")
     checkin_sla: PositiveDuration = Field(14.0, description="A check-in waiting longer than this is neglect.")
-    max_nurture_rounds: int = Field(1, ge=0, le=20, description="Times a buyer can be nurtured back.")
+    max_nurture_rounds: Int = Field(1, ge=0, le=20, description="Times a buyer can be nurtured back.")
 
 
 class Effects(_Strict):
     """Model effects: each a named assumption with a documented source."""
 
     lead_decay: LeadDecay = Field(default_factory=LeadDecay)
-    rep_free_contact_factor: float = Field(
+    rep_free_contact_factor: Float = Field(
         0.6, ge=0, le=1, description="Multiplier on contact_probability for rep-free-preferring buyers."
     )
     context_loss_probability: Probability = Field(
@@ -158,59 +168,59 @@ class Effects(_Strict):
     context_loss_conversion_factor: Probability = Field(
         0.6, description="Multiplier on the next P(advance) when context was lost."
     )
-    context_loss_rework_fraction: float = Field(
+    context_loss_rework_fraction: Float = Field(
         0.5, ge=0, le=10, description="Extra work (fraction) on the activity after a context loss."
     )
     first_response_handoff_drop: Probability = Field(
         0.23, description="P(lead never followed up) when first response comes after a handoff."
     )
-    fit_elasticity: float = Field(
+    fit_elasticity: Float = Field(
         1.0, ge=0, le=10, description="P(advance) multiplier slope: 1 + elasticity * (fit - 0.5)."
     )
-    nurture_contact_uplift: float = Field(
+    nurture_contact_uplift: Float = Field(
         1.0, ge=0, le=10, description="Multiplier on contact_probability after a nurture touch."
     )
-    ttv_missed_churn_multiplier: float = Field(
+    ttv_missed_churn_multiplier: Float = Field(
         2.0, ge=0, le=100, description="Churn multiplier for customers whose onboarding missed its target."
     )
-    context_loss_churn_uplift: float = Field(
+    context_loss_churn_uplift: Float = Field(
         0.1, ge=0, le=10, description="Churn multiplier increment per context loss on the account."
     )
-    neglect_churn_uplift: float = Field(
+    neglect_churn_uplift: Float = Field(
         0.15, ge=0, le=10, description="Churn multiplier increment per neglected check-in in the term."
     )
-    generalist_slowdown: float = Field(
+    generalist_slowdown: Float = Field(
         1.15, ge=1, le=10, description="Work multiplier for generalist roles (specialists are faster)."
     )
-    ai_judgement_noise: float = Field(
+    ai_judgement_noise: Float = Field(
         0.2, ge=0, le=5, description="SD of the error in an AI agent's view of buyer fit."
     )
-    ltv_max_years: float = Field(10.0, gt=0, le=100, description="Cap on expected customer lifetime in LTV.")
+    ltv_max_years: Float = Field(10.0, gt=0, le=100, description="Cap on expected customer lifetime in LTV.")
     same_unit_context_factor: Probability = Field(
         0.3, description="Multiplier on P(context lost) at a handoff inside one organizational unit."
     )
-    team_targets_threshold_shift: float = Field(
+    team_targets_threshold_shift: Float = Field(
         -0.1, ge=-1, le=1, description="Gate thresholds move by this under separate team targets (MQL, meetings)."
     )
-    north_star_threshold_shift: float = Field(
+    north_star_threshold_shift: Float = Field(
         0.05, ge=-1, le=1, description="Gate thresholds move by this under a shared north-star KPI."
     )
-    community_churn_factor: float = Field(0.8, ge=0, le=10, description="Churn multiplier for community members.")
-    community_referral_factor: float = Field(1.5, ge=0, le=10, description="Referral multiplier for community members.")
+    community_churn_factor: Float = Field(0.8, ge=0, le=10, description="Churn multiplier for community members.")
+    community_referral_factor: Float = Field(1.5, ge=0, le=10, description="Referral multiplier for community members.")
 
 
 
 class Outbound(_Strict):
     """Accounts the organization can prospect; how prospecting turns into meetings."""
 
-    target_accounts: int = Field(5000, ge=0, description="Accounts in the prospecting pool.")
+    target_accounts: Int = Field(5000, ge=0, description="Accounts in the prospecting pool.")
     work_per_attempt: PositiveDuration = Field(
         0.0104166667, description="Productive time per prospecting attempt, days (15 min)."
     )
     meeting_probability: Probability = Field(
         0.02, description="P(an attempt books a meeting) with a fresh pool, human prospector."
     )
-    ai_meeting_factor: float = Field(
+    ai_meeting_factor: Float = Field(
         0.65, ge=0, le=5,
         description="Meeting-booked multiplier for AI prospectors (0.7% vs 1.1%: docs/sources.md#S-ai-sdr-email-study-2026).",
     )
@@ -224,8 +234,8 @@ class Referrals(_Strict):
         0.15, description="P(a healthy customer refers a buyer at each renewal)."
     )
     unhealthy_factor: Probability = Field(0.3, description="Multiplier on that P for customers at risk.")
-    research_factor: float = Field(0.5, ge=0, le=10, description="Referred buyers research this much as long.")
-    fit_bonus: float = Field(0.1, ge=-1, le=1, description="Added to a referred buyer's fit.")
+    research_factor: Float = Field(0.5, ge=0, le=10, description="Referred buyers research this much as long.")
+    fit_bonus: Float = Field(0.1, ge=-1, le=1, description="Added to a referred buyer's fit.")
 
 
 class Market(_Strict):
@@ -238,7 +248,7 @@ class Market(_Strict):
     effects: Effects = Field(default_factory=Effects)
     outbound: Outbound = Field(default_factory=Outbound)
     referrals: Referrals = Field(default_factory=Referrals)
-    marketing_program_cost_annual: float = Field(
+    marketing_program_cost_annual: Float = Field(
         0.0, ge=0, description="Non-people marketing spend a year (acquisition cost), $."
     )
     buyer_hours: "Calendar" = Field(
@@ -268,17 +278,17 @@ class Calendar(_Strict):
 class Role(_Strict):
     """A staffed queue: headcount servers working to a calendar."""
 
-    headcount: int = Field(ge=0, le=100_000, description="People (or AI agent instances) in the role.")
+    headcount: Int = Field(ge=0, le=100_000, description="People (or AI agent instances) in the role.")
     kind: Literal["human", "ai"] = Field("human", description="AI agents trigger automation aversion.")
     calendar: str = Field("business_hours", description="Name of a calendar, or 'always' for 24/7.")
-    loaded_cost_annual: float = Field(0.0, ge=0, description="Fully loaded cost per head a year, $.")
-    cost_per_task: float = Field(0.0, ge=0, description="Cost per activity performed (AI usage), $.")
-    productive_share: float = Field(
+    loaded_cost_annual: Float = Field(0.0, ge=0, description="Fully loaded cost per head a year, $.")
+    cost_per_task: Float = Field(0.0, ge=0, description="Cost per activity performed (AI usage), $.")
+    productive_share: Float = Field(
         1.0, ge=0.01, le=1, description="Share of working time spent on modelled activities."
     )
     generalist: bool = Field(False, description="Does many kinds of work (effects.generalist_slowdown).")
-    judgement_noise: float = Field(0.15, ge=0, le=5, description="SD of the error in judging buyer fit.")
-    teams: int = Field(
+    judgement_noise: Float = Field(0.15, ge=0, le=5, description="SD of the error in judging buyer fit.")
+    teams: Int = Field(
         1, ge=1, le=10_000,
         description="Split the headcount into this many pinned teams (= headcount: one named owner per buyer).",
     )
@@ -294,7 +304,7 @@ class Role(_Strict):
     scoring_accuracy: Probability = Field(
         0.5, description="How well this role predicts deal value when it scores leads (1 = perfectly)."
     )
-    prospecting_share: float = Field(
+    prospecting_share: Float = Field(
         0.0, ge=0, le=0.95, description="Share of productive time spent prospecting outbound (see market.outbound)."
     )
 
@@ -320,7 +330,7 @@ class SelfServe(_Strict):
     activation_probability: Probability = Field(0.4, description="P(trial user reaches first value), at average fit.")
     paid_if_activated: Probability = Field(0.3, description="P(activated trial converts to paid).")
     paid_if_not_activated: Probability = Field(0.06, description="P(non-activated trial converts to paid).")
-    pql_acv_threshold: float = Field(
+    pql_acv_threshold: Float = Field(
         20000, ge=0, description="Activated trials at or above this ACV go to sales as product-qualified leads, $."
     )
     pql_entry: str = Field("discovery", description="Acquisition activity where a PQL joins the sales journey.")
