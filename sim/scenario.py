@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,10 @@ def _load_tree(path: Path, chain: tuple[Path, ...],
         cycle = " -> ".join(str(p) for p in chain + (resolved,))
         raise ScenarioError([Problem(str(path), None, "extends", f"cyclic extends: {cycle}")])
     data, marks = _read_yaml(path, found)
+    if data and not set(map(str, data)) & _TOP_KEYS:
+        # Say so without repeating what the file holds: it may be any file at all.
+        raise ScenarioError([Problem(str(path), None, "", "not a scenario file (none of its top-level keys is a "
+                                                          f"scenario key such as {', '.join(sorted(_TOP_KEYS)[:4])})")])
     parent = data.get("extends")
     if parent is None:
         return data, marks
@@ -204,6 +209,8 @@ def parse_set(assignment: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:
         value = text
+    except RecursionError:
+        raise ScenarioError([Problem(source, None, "", "value nested too deeply")]) from None
     except ValueError:  # an integer with thousands of digits
         raise ScenarioError([Problem(source, None, "", "a number too large to read")]) from None
     return parts, value
@@ -260,6 +267,7 @@ def _submodels(annotation: Any) -> list[type[BaseModel]]:
 
 
 _KNOWN = sorted(_all_field_names(Scenario))
+_TOP_KEYS = frozenset(Scenario.model_fields)
 _DIST_TAGS = {"constant", "exponential", "lognormal", "gamma", "triangular", "uniform", "beta", "empirical"}
 
 
@@ -329,6 +337,7 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
         for act in seg.stage_conversion:
             if act not in m.activities:
                 out.append((("market", "segments", sname, "stage_conversion", act), _unknown("activity", act, m.activities)))
+    out += _structure(scn)
     if not scn.abstract and not scn.roles:
         out.append((("roles",), "a design needs at least one role (or abstract: true for a market)"))
     for phase in ("acquisition", "retention"):
@@ -394,6 +403,54 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
     return out
 
 
+#: Where each kind of activity belongs in the journey (nurture runs beside it, in neither).
+_PHASE_KINDS = {"acquisition": ("gate", "contact", "stage", "close"),
+                "retention": ("onboarding", "checkin", "renewal", "expansion")}
+#: A name the user gives (a role, segment, channel, activity, calendar) is also a part of a
+#: ``--set`` key path and a CSV column: letters, digits, ``_`` and ``-``, starting with a letter.
+_NAME = re.compile(r"[^\W\d_][\w-]*")
+_NAMED_MAPPINGS = (("roles",), ("calendars",), ("market", "segments"), ("market", "channels"),
+                   ("market", "activities"))
+
+
+def _structure(scn: Scenario) -> list[tuple[Path_, str]]:
+    """Mistakes in the journey's shape and in names, which would otherwise run wrongly."""
+    out: list[tuple[Path_, str]] = []
+    m = scn.market
+    for phase, kinds in _PHASE_KINDS.items():
+        seen: dict[str, str] = {}
+        for i, act in enumerate(getattr(m.journey, phase)):
+            if act not in m.activities:
+                continue  # reported as an unknown activity
+            kind = m.activities[act].kind
+            if kind not in kinds:
+                other = next((p for p, ks in _PHASE_KINDS.items() if kind in ks), None)
+                hint = f" (did you mean to put it in market.journey.{other}?)" if other else \
+                    " (nurture runs beside the journey: route it, do not list it)"
+                out.append((("market", "journey", phase, i),
+                            f"activity {act!r} of kind {kind!r} does not belong in {phase}; expected kinds "
+                            f"{', '.join(kinds)}{hint}"))
+            elif phase == "retention" and kind in seen:
+                out.append((("market", "journey", phase, i),
+                            f"two retention activities of kind {kind!r} ({seen[kind]!r} and {act!r}); expected one"))
+            seen.setdefault(kind, act)
+        if phase == "retention" and "checkin" in seen and "renewal" not in seen:
+            out.append((("market", "journey", "retention"),
+                        f"check-ins ({seen['checkin']!r}) run within a contract term, and there is no renewal "
+                        "activity to end one; add an activity of kind 'renewal'"))
+    for where in _NAMED_MAPPINGS:
+        node: Any = scn
+        for part in where:
+            node = getattr(node, part)
+        for name in node:
+            if not _NAME.fullmatch(name):
+                out.append((where + (name,), f"name {name!r} is not allowed: use letters, digits, '_' and '-', "
+                                             "starting with a letter (names are parts of --set keys and columns)"))
+    if any(ord(c) < 32 or ord(c) == 127 for c in scn.name):
+        out.append((("name",), "a design name may not hold control characters"))
+    return out
+
+
 def _unknown(what: str, name: str, known: Any) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -429,7 +486,10 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
             sets.append((tuple(parts), assignment))
         except ScenarioError as exc:
             problems += exc.problems
-    scn, found = _validate(data, marks, str(path), sets)
+    try:
+        scn, found = _validate(data, marks, str(path), sets)
+    except RecursionError:
+        raise ScenarioError([*problems, Problem(str(path), None, "", "values nested too deeply")]) from None
     problems += found
     if problems or scn is None:
         raise ScenarioError(_dedupe(problems))

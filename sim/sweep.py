@@ -67,8 +67,10 @@ def _number(text: str, where: str) -> float:
         value = yaml.safe_load(text)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             value = float(text)
-    except (ValueError, yaml.YAMLError):
-        raise ScenarioError([Problem("--vary", None, where, f"expected a number, got {text!r}")]) from None
+    except (ValueError, yaml.YAMLError, RecursionError):
+        raise ScenarioError([Problem("--vary", None, where, f"expected a number, got {text[:40]!r}")]) from None
+    if not math.isfinite(value):
+        raise ScenarioError([Problem("--vary", None, where, f"expected a finite number, got {text!r}")])
     return value
 
 

@@ -45,7 +45,7 @@ def test_bad_scenario_file_is_reported_and_nothing_is_written(path, tmp_path, ca
 def test_bad_arguments_are_reported_with_status_2(args, expected, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     argv = [a if a != "SCN" else SCN for a in shlex.split(args)] + ["--out", str(tmp_path / "r")]
-    if argv[0] not in ("run", "compare"):
+    if argv[0] not in ("run", "compare", "sweep"):
         argv = argv[:1]
     try:
         status = main(argv)
@@ -72,3 +72,11 @@ def test_valid_files_pass_validation(capsys, monkeypatch):
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scenarios").glob("*.yaml"))
     assert main(["validate", *files]) == 0
     assert capsys.readouterr().out.count(": ok") == len(files)
+
+
+def test_a_file_that_is_not_a_scenario_is_named_not_repeated(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["validate", "tests/data/bad/extends_a_file_that_is_not_a_scenario.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "not a scenario file" in err
+    assert "hunter2" not in err and "password" not in err and "s3cr3t" not in err
