@@ -15,10 +15,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, interrupt
 from .tables import SWEEP_KPIS, format_sensitivity, format_sweep, format_table
+
+if TYPE_CHECKING:  # imported when a command needs it, after the signal handlers are set
+    from .plan import Plan
 
 __all__ = ["build_parser", "main"]
 
@@ -167,18 +170,19 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
     return 0
 
 
-def _checkpoint(plan: Any, args: argparse.Namespace) -> Path:
+def _checkpoint(plan: Plan, args: argparse.Namespace) -> Path:
     """Where this run streams its finished replications: new, or the one ``--resume`` names."""
     from .plan import CHECKPOINT_FILE
     from .scenario import Problem, ScenarioError
 
-    fresh = args.out / plan.checkpoint_name()
-    if args.resume is not None:
-        if (args.resume / "plan.json").is_file():
-            return args.resume
-        if (args.resume / plan.checkpoint_name() / "plan.json").is_file():
-            return args.resume / plan.checkpoint_name()
-        raise ScenarioError([Problem("--resume", None, "", f"no checkpoint of this {plan.kind} in {args.resume}")])
+    fresh: Path = args.out / plan.checkpoint_name()
+    resume: Path | None = args.resume
+    if resume is not None:
+        if (resume / "plan.json").is_file():
+            return resume
+        if (resume / plan.checkpoint_name() / "plan.json").is_file():
+            return resume / plan.checkpoint_name()
+        raise ScenarioError([Problem("--resume", None, "", f"no checkpoint of this {plan.kind} in {resume}")])
     if fresh.exists():
         runs = fresh / CHECKPOINT_FILE
         done = runs.read_bytes().count(b"\n") if runs.is_file() else 0
@@ -189,7 +193,7 @@ def _checkpoint(plan: Any, args: argparse.Namespace) -> Path:
     return fresh
 
 
-def _run_plan(plan: Any, args: argparse.Namespace) -> tuple[Any, dict[str, Any], Path]:
+def _run_plan(plan: Plan, args: argparse.Namespace) -> tuple[Any, dict[str, Any], Path]:
     from .plan import run_plan
 
     if args.scheduler and args.executor != "dask":
@@ -206,12 +210,12 @@ def _run_plan(plan: Any, args: argparse.Namespace) -> tuple[Any, dict[str, Any],
     return runs, {"jobs": args.jobs, "executor": args.executor, **facts}, checkpoint
 
 
-def _write(write: Any, plan: Any, checkpoint: Path) -> Path:
+def _write(write: Any, plan: Plan, checkpoint: Path) -> Path:
     """Write the results folder, then drop the checkpoint (kept if writing is interrupted)."""
     from .experiment import Interrupted
 
     try:
-        folder = write()
+        folder: Path = write()
     except KeyboardInterrupt:
         raise Interrupted(plan.total, plan.total, str(checkpoint)) from None
     shutil.rmtree(checkpoint, ignore_errors=True)
@@ -359,7 +363,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command in ("check", "trace"):
             from . import check, trace
 
-            return (check if args.command == "check" else trace).main(args)
+            return check.main(args) if args.command == "check" else trace.main(args)
         if args.command == "validate":
             return _validate(args)
         if args.command == "sweep":

@@ -8,7 +8,7 @@ one numpy scalar call per event.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -85,7 +85,7 @@ class Lognormal(_Dist):
     sd: Quantity = Field(ge=0)
 
     @model_validator(mode="after")
-    def _spread(self) -> "Lognormal":
+    def _spread(self) -> Lognormal:
         if self.sd > 1e3 * self.mean:
             raise ValueError("expected sd <= 1000 x mean")
         return self
@@ -108,7 +108,7 @@ class Gamma(_Dist):
     sd: Quantity = Field(ge=_TINY)
 
     @model_validator(mode="after")
-    def _spread(self) -> "Gamma":
+    def _spread(self) -> Gamma:
         if self.sd > 1e3 * self.mean:
             raise ValueError("expected sd <= 1000 x mean")
         return self
@@ -131,7 +131,7 @@ class Triangular(_Dist):
     high: Quantity = Field(ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Triangular":
+    def _ordered(self) -> Triangular:
         if not self.low <= self.mode <= self.high or self.low == self.high:
             raise ValueError("expected low <= mode <= high with low < high")
         return self
@@ -152,7 +152,7 @@ class Uniform(_Dist):
     high: Quantity = Field(ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Uniform":
+    def _ordered(self) -> Uniform:
         if not self.low < self.high:
             raise ValueError("expected low < high")
         return self
@@ -173,7 +173,7 @@ class Beta(_Dist):
     sd: float = Field(gt=0)
 
     @model_validator(mode="after")
-    def _feasible(self) -> "Beta":
+    def _feasible(self) -> Beta:
         if self.sd**2 >= self.mean * (1 - self.mean):
             raise ValueError("expected sd**2 < mean * (1 - mean) for a beta distribution")
         return self
@@ -195,7 +195,7 @@ class Empirical(_Dist):
     weights: list[float] | None = None
 
     @model_validator(mode="after")
-    def _weights(self) -> "Empirical":
+    def _weights(self) -> Empirical:
         if any(v < 0 for v in self.values):
             raise ValueError("expected non-negative values")
         if self.weights is not None:
@@ -209,7 +209,8 @@ class Empirical(_Dist):
         if self.weights is None:
             return None
         w = np.asarray(self.weights, dtype=float)
-        return w / w.sum()
+        p: np.ndarray = w / w.sum()
+        return p
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.choice(np.asarray(self.values, dtype=float), size=n, p=self._p())
@@ -221,6 +222,6 @@ class Empirical(_Dist):
 
 
 Distribution = Annotated[
-    Union[Constant, Exponential, Lognormal, Gamma, Triangular, Uniform, Beta, Empirical],
+    Constant | Exponential | Lognormal | Gamma | Triangular | Uniform | Beta | Empirical,
     Field(discriminator="dist"),
 ]

@@ -193,7 +193,7 @@ def execute(tasks: Sequence[Task], on_result: Callable[[Task, Outcome], None], *
 
 def _drain(executor: Any, tasks: Iterator[Task], window: int, events: bool,
            finished: Callable[[Task, Outcome], None]) -> None:
-    inflight: dict[Future, Task] = {}
+    inflight: dict[Future[Outcome], Task] = {}
 
     def fill() -> None:
         while len(inflight) < window:

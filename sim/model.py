@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from .events import EventLog
 from .context import JourneyContext
+from .events import EventLog
 from .journey import arrive, research_ended
-from .prospecting import start_prospecting
 from .market import Buyer, buyer_chunks, plan_for, scheduled_buyers
 from .org import build_roles
+from .prospecting import start_prospecting
 from .schema import Scenario
 from .streams import Streams
 
@@ -35,8 +35,8 @@ BUYER_COLUMNS = (
 _NUMERIC_DTYPES = {
     "id": np.int64, "handoffs": np.int64, "context_losses": np.int64,
     "ttv_missed": np.bool_, "community": np.bool_, "at_risk": np.bool_,
-    **{c: np.float64 for c in ("arrive_at", "acv", "fit", "lost_at", "contact_at", "first_response_wait",
-                               "won_at", "churned_at", "arr", "ttv", "score")},
+    **dict.fromkeys(("arrive_at", "acv", "fit", "lost_at", "contact_at", "first_response_wait",
+                     "won_at", "churned_at", "arr", "ttv", "score"), np.float64),
 }
 
 

@@ -213,7 +213,8 @@ def plan_points(kind: str, scenarios: Sequence[ScenarioLike], points: Callable[[
 
 
 @contextmanager
-def _loaders(scenarios: Sequence[ScenarioLike], overrides: Sequence[str]) -> Iterator[list[Callable]]:
+def _loaders(scenarios: Sequence[ScenarioLike],
+             overrides: Sequence[str]) -> Iterator[list[Callable[[list[str]], Scenario]]]:
     with ExitStack() as stack:
         yield [stack.enter_context(_loader(s, overrides)) for s in scenarios]
 

@@ -205,6 +205,8 @@ def perturb(scn: Scenario, key: str, delta: float) -> Lever:
         shown = "missing" if base is None else f"{base!r}"
         raise ScenarioError([Problem("--params", None, key, f"not a numeric parameter of {scn.name!r} ({shown})")])
     a, b = sorted((base * (1 - delta), base * (1 + delta)))
+    low: float
+    high: float
     if key in integer_keys(scn, [key]):
         low, high = round_half_up(a), round_half_up(b)
         low = base - 1 if low == base else low

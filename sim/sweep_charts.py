@@ -9,22 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+if TYPE_CHECKING:  # matplotlib itself is imported only when a chart is drawn
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.figure import Figure
+
 __all__ = ["sweep_charts", "tornado_chart"]
 
 
-def _save(fig: object, folder: Path, stem: str) -> list[str]:
+def _save(fig: Figure, folder: Path, stem: str) -> list[str]:
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
     names = []
     for ext in ("png", "svg"):
-        fig.savefig(folder / f"{stem}.{ext}", dpi=120, bbox_inches="tight")  # type: ignore[attr-defined]
+        fig.savefig(folder / f"{stem}.{ext}", dpi=120, bbox_inches="tight")
         names.append(f"{folder.name}/{stem}.{ext}")
-    plt.close(fig)  # type: ignore[arg-type]
+    plt.close(fig)
     return names
 
 
@@ -71,6 +76,7 @@ def sweep_charts(summary: pd.DataFrame, keys: Sequence[str], kpis: Sequence[str]
             x, y = keys
             grid = part.pivot_table(index=y, columns=x, values="mean", aggfunc="mean")
             full = grid.notna().all().all() and len(grid) * len(grid.columns) == len(part)
+            image: ScalarMappable
             if full:
                 image = ax.imshow(grid.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis")
                 ax.set_xticks(range(len(grid.columns)), [str(v) for v in grid.columns])

@@ -13,12 +13,13 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SCENARIOS
 
 import sim
 from sim.cli import main
 from sim.experiment import Outcome, ReplicationError, Task, execute
 from sim.metrics import Measured
+
+from conftest import ROOT, SCENARIOS
 
 SHORT = ["simulation.horizon=120d", "simulation.warmup=20d"]
 SHORT_ARGS = [a for kv in SHORT for a in ("--set", kv)]

@@ -77,7 +77,7 @@ def test_paired_difference_is_tighter_than_independent_runs():
 
 def test_mean_ci_matches_the_t_interval():
     x = np.array([1.0, 2.0, 3.0, 4.0])
-    mean, low, high, n = mean_ci(x)
+    mean, _low, high, n = mean_ci(x)
     assert (mean, n) == (2.5, 4)
     assert high - mean == pytest.approx(3.182446 * x.std(ddof=1) / 2, rel=1e-5)
     assert mean_ci(np.array([np.nan, 1.0]))[3] == 1

@@ -127,7 +127,7 @@ def check_case(path: Path, tmp: Path) -> None:
         assert _lines(r_err) == _lines(v_err), context
         assert not results.exists(), context
     elif r_status == 0:
-        folders = [p for p in results.iterdir()]
+        folders = list(results.iterdir())
         assert len(folders) == 1 and (folders[0] / "replications.csv").is_file(), context
     else:
         # A valid scenario may only be refused up front (too big, or a market, not a design).

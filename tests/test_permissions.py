@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -26,7 +25,7 @@ def test_results_folder_and_reports_follow_the_umask(write_scenario, tmp_path: P
     done = subprocess.run([sys.executable, "-c", code, oct(mask), "run", str(scenario), "--reps", "1",
                            "--out", str(out), "--quiet"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    folder, = [p for p in out.iterdir()]
+    folder, = list(out.iterdir())
     done = subprocess.run([sys.executable, "-c", code, oct(mask), "report", str(folder), "--pptx"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, SCENARIOS
 
 import sim
 from sim.cli import main
@@ -21,6 +20,8 @@ from sim.plan import CHECKPOINT_FILE, override_text
 from sim.scenario import ScenarioError
 from sim.streams import replication_seed
 from sim.sweep import Vary, grid_points, lhs_points, parse_vary, plan_sweep
+
+from conftest import ROOT, SCENARIOS
 
 SHORT = ["simulation.horizon=120d", "simulation.warmup=20d"]
 SHORT_ARGS = [a for kv in SHORT for a in ("--set", kv)]
@@ -137,7 +138,7 @@ def test_sweep_cli_writes_the_whole_folder(tmp_path, capsys):
             "--out", str(out), "--quiet", "--events", "--kpi", "conversion_rate", *SHORT_ARGS]
     assert main(args) == 0
     stdout = capsys.readouterr().out
-    (folder,) = [p for p in out.iterdir()]  # the checkpoint is gone once the folder is written
+    (folder,) = list(out.iterdir())  # the checkpoint is gone once the folder is written
     assert f"results: {folder}" in stdout and "conversion_rate (mean [95% CI])" in stdout
     for name in ("scenario.yaml", "manifest.json", "sweep.csv", "sweep_summary.csv",
                  "charts/sweep_conversion_rate.png", "charts/sweep_conversion_rate.svg"):
@@ -199,7 +200,7 @@ def test_interrupted_sweep_leaves_no_results_folder_and_resumes_to_the_same_numb
 
     assert main(_sweep_args(out, "--jobs", "2", "--resume", str(partial))) == 0
     assert not partial.exists()
-    (resumed,) = [p for p in out.iterdir()]
+    (resumed,) = list(out.iterdir())
     assert json.loads((resumed / "manifest.json").read_text())["resumed_replications"] == done
 
     assert main(_sweep_args(tmp_path / "whole", "--jobs", "1")) == 0

@@ -9,12 +9,13 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
 
 import sim
 from sim import story, trace
 from sim.scenario import ScenarioError
 from sim.streams import replication_seed
+
+from conftest import ROOT
 
 SHORT = ["--set", "simulation.horizon=150d", "--set", "simulation.warmup=20d"]
 

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT
 
 TUTORIAL = ROOT / "docs" / "tutorial.md"

@@ -22,7 +22,8 @@ _DIR = Path(__file__).resolve().parent
 
 def _load(lang: str) -> dict[str, Any]:
     with open(_DIR / f"{lang}.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        catalogue: dict[str, Any] = yaml.safe_load(fh)
+    return catalogue
 
 
 def flat_keys(tree: dict[str, Any], prefix: str = "") -> set[str]:

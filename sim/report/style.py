@@ -21,18 +21,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
-from ..locale import Catalogue  # noqa: E402
+from ..locale import Catalogue
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["PALETTE", "design_colors", "tint", "japanese_font", "chart_style", "Chart", "frame",
            "style_axes", "save_chart", "svg_text", "svg_markup", "png_bytes", "INK", "MUTED", "GRID", "BETTER"]
@@ -53,8 +56,8 @@ def design_colors(names: list[str]) -> dict[str, str]:
 
 def tint(color: str, amount: float) -> str:
     """``color`` mixed with white: 0 keeps it, 1 is white."""
-    rgb = matplotlib.colors.to_rgb(color)
-    return matplotlib.colors.to_hex([c + (1 - c) * amount for c in rgb])
+    r, g, b = matplotlib.colors.to_rgb(color)
+    return matplotlib.colors.to_hex((r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount))
 
 
 @cache
@@ -78,7 +81,7 @@ def japanese_font() -> str:
 def chart_style(cat: Catalogue) -> Iterator[None]:
     """Matplotlib settings for drawing and saving charts in the catalogue's language."""
     family = [japanese_font(), "DejaVu Sans"] if cat.lang == "ja" else ["DejaVu Sans"]
-    rc = {
+    rc: dict[RcKeyType, Any] = {
         "font.family": family,
         "font.size": 10,
         "axes.edgecolor": "#9ca3af",
