@@ -1,71 +1,36 @@
-"""Event log -> KPIs of one replication. Each KPI's formula is written beside it.
+"""Event log -> KPIs of one replication. Each KPI is defined once, in :mod:`sim.kpis`
+(formula, unit, direction, denominator); this module computes them.
 
 The measurement window is [warmup, horizon). "Cohort" KPIs follow the buyers who arrived
 in the window; "flow" KPIs count what happened in the window, whoever it happened to.
+Retention KPIs are measured per renewal due (churn) or on the trailing-year cohort (GRR,
+NRR), and each reports its denominator (``renewals_due``, ``grr_cohort_customers``); below
+the registry's minimum count the KPI is NaN and ``Measured.reasons`` says why.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .calendar import ALWAYS, build_calendar
+from .kpis import LOST_REASONS, NEVER_ANSWERED, REGISTRY, nan_reasons
+from .kpis import docs as kpi_docs
 from .model import SimResult
 
 __all__ = ["KPI_DOCS", "Measured", "measure", "LOST_REASONS", "SURVIVAL_MONTHS"]
 
-LOST_REASONS = (
-    "left_after_research", "never_followed_up", "no_response", "bot_averse", "went_cold",
-    "disqualified", "dropped_out", "no_decision", "lost_to_competitor", "trial_not_converted",
-)
 #: Where buyers come from: the market's channels, or the organization's own work.
 SOURCES = ("inbound", "outbound", "referral", "trial", "pql")
 #: Months since signature at which the retention curve is read.
 SURVIVAL_MONTHS = np.arange(0, 31, 1)
 _MONTH = 365.0 / 12
+_YEAR = 365.0
 
-#: KPI -> formula. The names are an interface: users and scripts read them.
-KPI_DOCS: dict[str, str] = {
-    "buyers": "cohort buyers: arrived in the window",
-    "contacted": "cohort buyers who asked sales for contact after research",
-    "won": "cohort buyers who signed (by the horizon)",
-    "conversion_rate": "won / buyers",
-    "win_rate": "won / (won + lost at a stage or close), cohort",
-    "in_flight_share": "cohort buyers still in the journey at the horizon / buyers",
-    "first_response_p50_hours": "median wait from contact to the start of first response (answered buyers), hours",
-    "first_response_p90_hours": "90th percentile of the same wait, hours",
-    "answered_within_1h_share": "contacted buyers whose first response started within 1 hour / contacted",
-    "never_answered_share": "contacted buyers never answered (dropped at a handoff or reneged) / contacted",
-    "sales_cycle_p50_days": "median time from contact to signature, wins in the window, days",
-    "lost.<reason>": "cohort buyers lost for each reason",
-    "new_customers": "signatures in the window (flow)",
-    "new_arr_annual": "ACV signed in the window / window years, $",
-    "logo_churn_annual": "1 - exp(-churns in window / customer-years at risk in window)",
-    "grr": "1 - churned ARR a year / mean ARR in the window",
-    "nrr": "grr + expansion ARR a year / mean ARR in the window",
-    "arr_end": "ARR of active customers at the horizon, $",
-    "ltv": "mean(ACV x gross margin) of new customers x min(1 / logo_churn_annual, effects.ltv_max_years), $",
-    "people_cost": "sum over roles of headcount x loaded cost, $ a year",
-    "ai_cost": "cost per task x tasks done in the window / window years, $ a year",
-    "marketing_cost": "market.marketing_program_cost_annual, $ a year",
-    "total_cost": "people_cost + ai_cost + marketing_cost, $ a year",
-    "cac": "acquisition cost in the window / new customers; each role's cost is split by its share of busy time on acquisition work, $",
-    "ltv_to_cac": "ltv / cac",
-    "cac_payback_months": "cac / (mean monthly ACV x gross margin of new customers), months",
-    "handoffs_per_won": "mean handoffs per cohort won customer (to the end of the run)",
-    "context_losses_per_won": "mean context losses per cohort won customer (to the end of the run)",
-    "onboarding_completion": "onboarded within the segment's ttv_target / onboarded, in the window",
-    "time_to_value_p50_days": "median signature -> onboarded, in the window, days",
-    "source_share.<source>": "cohort buyers by source (inbound, outbound, referral, trial, pql) / buyers",
-    "won_share.<source>": "cohort wins by source / won",
-    "expansion_rate_annual": "expansion ARR a year / mean ARR in the window",
-    "at_risk_share": "active customers at the horizon who are at risk (onboarding missed, neglected or context lost) / active customers",
-    "north_star": "the value of the KPI the scenario names in north_star",
-    "utilization.<role>": "occupied working time inside the window / (headcount x working time in the window)",
-    "queue_wait_mean_hours.<role>": "mean wait from joining a role's queue to the start of work, in the window, hours",
-}
+#: KPI -> formula, from the registry (:mod:`sim.kpis`). The names are an interface.
+KPI_DOCS: dict[str, str] = kpi_docs()
 
 
 @dataclass
@@ -76,6 +41,8 @@ class Measured:
     funnel: dict[str, int]
     survival: np.ndarray  # share of customers still active, by SURVIVAL_MONTHS
     arr_by_month: np.ndarray  # ARR at the end of each month of the run
+    #: KPI -> why it is NaN in this replication ("n/a (only 7 renewals)"), where the registry knows.
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def _pct(values: pd.Series, q: float) -> float:
@@ -100,29 +67,27 @@ def measure(res: SimResult) -> Measured:
     k["contacted"] = len(contacted)
     k["won"] = len(won)
     k["conversion_rate"] = _div(len(won), len(cohort))
-    stage_lost = cohort.reason.isin(["dropped_out", "no_decision", "lost_to_competitor"]).sum()
-    k["win_rate"] = _div(len(won), len(won) + stage_lost)
+    _win_rate(k, res, cohort)
     k["in_flight_share"] = _div((cohort.state == "in_flight").sum(), len(cohort))
     answered = contacted.first_response_wait.dropna() * 24.0
     k["first_response_p50_hours"] = _pct(answered, 50)
     k["first_response_p90_hours"] = _pct(answered, 90)
     k["answered_within_1h_share"] = _div((answered <= 1.0).sum(), len(contacted))
-    never = contacted.reason.isin(["never_followed_up", "no_response"]).sum()
+    never = contacted.reason.isin(NEVER_ANSWERED).sum()
     k["never_answered_share"] = _div(never, len(contacted))
     for reason in LOST_REASONS:
         k[f"lost.{reason}"] = int((cohort.reason == reason).sum())
 
     signed = b[(b.won_at >= t0) & (b.won_at < t1)]
-    k["sales_cycle_p50_days"] = _pct(signed.won_at - signed.contact_at, 50)
+    assisted = signed[signed.contact_at.notna()]
+    k["sales_cycle_p50_days"] = _pct(assisted.won_at - assisted.contact_at, 50)
     k["new_customers"] = len(signed)
     k["new_arr_annual"] = signed.acv.sum() / years
     _retention(k, res, t0, t1, years)
     gm = scn.market.segments
     margin = signed.segment.map({s: seg.gross_margin for s, seg in gm.items()}).astype(float)
     unit_margin = float((signed.acv * margin).mean()) if len(signed) else float("nan")
-    lifetime = min(_div(1.0, k["logo_churn_annual"]) if k["logo_churn_annual"] > 0 else np.inf,
-                   scn.market.effects.ltv_max_years)
-    k["ltv"] = unit_margin * lifetime
+    _ltv(k, res, signed, t0, t1)
     _costs(k, res, t0, t1, years)
     k["ltv_to_cac"] = _div(k["ltv"], k["cac"])
     k["cac_payback_months"] = _div(k["cac"], unit_margin / 12.0)
@@ -139,26 +104,143 @@ def measure(res: SimResult) -> Measured:
     k["at_risk_share"] = _div(active.at_risk.astype(bool).sum(), len(active))
     k["north_star"] = float(k.get(scn.north_star, float("nan")))
     funnel = _funnel(res, cohort)
-    return Measured(k, funnel, _survival(b, t1), _arr_by_month(ev, t1))
+    return Measured(k, funnel, _survival(b, t1), _arr_by_month(ev, t1), nan_reasons(k))
+
+
+def _win_rate(k: dict[str, float], res: SimResult, cohort: pd.DataFrame) -> None:
+    """Opportunities, sales-assisted win rate and the self-serve share of wins (cohort)."""
+    acq = res.scenario.market.journey.acquisition
+    acts = res.scenario.market.activities
+    first = next((i for i, a in enumerate(acq) if acts[a].kind == "stage"), None)
+    if first is None:  # no sales stage: an opportunity is a buyer in the sales journey
+        first = next((i for i, a in enumerate(acq) if acts[a].kind == "close"), 0)
+    ev = res.events
+    reached = ev.loc[(ev.event == "start") & ev.activity.isin(acq[first:]), "buyer"].unique()
+    ended = cohort[cohort.id.isin(reached) & cohort.state.ne("in_flight")]
+    sales_won = int((ended.won_at.notna() & ended.contact_at.notna()).sum())
+    k["opportunities"] = len(ended)
+    k["win_rate"] = _div(sales_won, len(ended))
+    won = cohort.won_at.notna()
+    k["self_serve_win_share"] = _div((won & cohort.contact_at.isna()).sum(), won.sum())
+
+
+def _min(name: str) -> int:
+    return REGISTRY[name].min_count
+
+
+def _segment_of(b: pd.DataFrame) -> pd.Series:
+    """Buyer id -> segment."""
+    return pd.Series(b.segment.to_numpy(), index=b.id.to_numpy())
+
+
+def _renewals(res: SimResult, t0: float, t1: float) -> pd.DataFrame:
+    """Renewals due in the window (renewed and churned events), with each buyer's segment."""
+    ev = res.events
+    due = ev[ev.event.isin(["renewed", "churned"]) & (ev.time >= t0) & (ev.time < t1)]
+    return pd.DataFrame({"buyer": due.buyer.to_numpy(), "churned": (due.event == "churned").to_numpy(),
+                         "value": due.value.to_numpy(),
+                         "segment": due.buyer.map(_segment_of(res.buyers)).to_numpy()})
 
 
 def _retention(k: dict[str, float], res: SimResult, t0: float, t1: float, years: float) -> None:
     b, ev = res.buyers, res.events
-    customers = b[b.won_at.notna()]
-    start = customers.won_at.clip(lower=t0)
-    end = customers.churned_at.fillna(t1).clip(upper=t1)
-    exposure_years = float((end - start).clip(lower=0).sum()) / 365.0
-    churns = int(((customers.churned_at >= t0) & (customers.churned_at < t1)).sum())
-    rate = _div(churns, exposure_years)
-    k["logo_churn_annual"] = 1.0 - np.exp(-rate) if rate == rate else float("nan")
+    segments = res.scenario.market.segments
+    # Logo churn per renewal due, and annualized by each segment's contract term.
+    due = _renewals(res, t0, t1)
+    lo = _min("logo_churn_per_renewal")
+    n_all, annual_sum = len(due), 0.0
+    k["renewals_due"] = n_all
+    k["logo_churn_per_renewal"] = _div(due.churned.sum(), n_all) if n_all >= lo else float("nan")
+    for s, seg in segments.items():
+        mine = due[due.segment == s]
+        n = len(mine)
+        p = _div(mine.churned.sum(), n)
+        annual = 1.0 - (1.0 - p) ** (_YEAR / seg.contract_term) if n else float("nan")
+        if n:
+            annual_sum += annual * n
+        k[f"renewals_due.{s}"] = n
+        k[f"logo_churn_per_renewal.{s}"] = p if n >= lo else float("nan")
+        k[f"logo_churn_annual.{s}"] = annual if n >= lo else float("nan")
+    k["logo_churn_annual"] = annual_sum / n_all if n_all >= _min("logo_churn_annual") else float("nan")
+    _cohort(k, res, t0, t1)
     in_window = ev[(ev.time >= t0) & (ev.time < t1)]
-    churned_arr = in_window.loc[in_window.event == "churned", "value"].sum()
     expanded_arr = in_window.loc[in_window.event == "expanded", "value"].sum()
     mean_arr = _mean_arr(ev, t0, t1)
-    k["grr"] = 1.0 - _div(churned_arr / years, mean_arr)
     k["expansion_rate_annual"] = _div(expanded_arr / years, mean_arr)
-    k["nrr"] = k["grr"] + k["expansion_rate_annual"]
     k["arr_end"] = float(b.loc[b.state == "active", "arr"].sum())
+
+
+def _cohort(k: dict[str, float], res: SimResult, t0: float, t1: float) -> None:
+    """GRR and NRR of the customers active a year before the end of the window."""
+    ev, segments = res.events, list(res.scenario.market.segments)
+    names = ["grr_cohort_customers", "grr", "nrr"]
+    if t1 - t0 < _YEAR:  # the window does not reach back a year: no trailing-year cohort
+        for name in names:
+            k[name] = float("nan")
+            for s in segments:
+                k[f"{name}.{s}"] = float("nan")
+        return
+    then = t1 - _YEAR
+    won = ev[ev.event == "won"].groupby("buyer").agg(won_at=("time", "min"), acv=("value", "sum"))
+    churned_at = ev[ev.event == "churned"].groupby("buyer").time.min()
+    won["churned_at"] = churned_at.reindex(won.index)
+    cohort = won[(won.won_at <= then) & ~(won.churned_at <= then)].copy()
+    exp = ev[(ev.event == "expanded") & ev.buyer.isin(cohort.index)]
+    cohort["arr_then"] = cohort.acv + exp[exp.time <= then].groupby("buyer").value.sum().reindex(cohort.index,
+                                                                                                 fill_value=0.0)
+    arr_end = cohort.acv + exp[exp.time <= t1].groupby("buyer").value.sum().reindex(cohort.index, fill_value=0.0)
+    cohort["arr_now"] = arr_end.where(~(cohort.churned_at <= t1), 0.0)
+    cohort["kept"] = np.minimum(cohort.arr_now, cohort.arr_then)
+    cohort["segment"] = _segment_of(res.buyers).reindex(cohort.index).to_numpy()
+    lo = _min("grr")
+    groups = [("", cohort)] + [(f".{s}", cohort[cohort.segment == s]) for s in segments]
+    for suffix, part in groups:
+        n, base = len(part), float(part.arr_then.sum())
+        k[f"grr_cohort_customers{suffix}"] = n
+        k[f"grr{suffix}"] = _div(part.kept.sum(), base) if n >= lo else float("nan")
+        k[f"nrr{suffix}"] = _div(part.arr_now.sum(), base) if n >= lo else float("nan")
+
+
+def _lifetime_terms(r: float, terms: float) -> float:
+    """sum_{j=0}^{K-1} r^j for a real number of terms K: the discounted, growing expected
+    lifetime in terms, truncated at K."""
+    if abs(1.0 - r) < 1e-12:
+        return terms
+    return float((1.0 - r ** terms) / (1.0 - r))
+
+
+def _ltv(k: dict[str, float], res: SimResult, signed: pd.DataFrame, t0: float, t1: float) -> None:
+    """LTV per segment from per-renewal churn and expansion, mixed by the segments of the wins."""
+    m = res.scenario.market
+    ev = res.events
+    due = _renewals(res, t0, t1)
+    window = ev[(ev.event == "expanded") & (ev.time >= t0) & (ev.time < t1)]
+    expanded = window.value.groupby(window.buyer.map(_segment_of(res.buyers)).to_numpy()).sum()
+    renewed = due[~due.churned]
+    renewed_arr = renewed.groupby("segment").value.sum()
+    pooled_p = _div(due.churned.sum(), len(due))
+    pooled_g = _div(expanded.sum(), renewed.value.sum()) if renewed.value.sum() > 0 else 0.0
+    discount = m.finance.discount_rate
+    lo = _min("ltv")
+    total = weight = 0.0
+    for s, seg in m.segments.items():
+        wins = signed[signed.segment == s]
+        n_due = int((due.segment == s).sum())
+        if n_due:
+            p = _div(due.churned[due.segment == s].sum(), n_due)
+            base = float(renewed_arr.get(s, 0.0))
+            g = float(expanded.get(s, 0.0)) / base if base > 0 else 0.0
+        else:
+            p, g = pooled_p, pooled_g
+        term_years = seg.contract_term / _YEAR
+        r = (1.0 - p) * (1.0 + g) / (1.0 + discount) ** term_years
+        value = (seg.gross_margin * float(wins.acv.mean()) * term_years
+                 * _lifetime_terms(r, m.effects.ltv_max_years / term_years)) if len(wins) else float("nan")
+        k[f"ltv.{s}"] = value if n_due >= lo else float("nan")
+        if len(wins) and value == value:
+            total += value * len(wins)
+            weight += len(wins)
+    k["ltv"] = _div(total, weight) if len(due) >= lo else float("nan")
 
 
 def _arr_steps(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

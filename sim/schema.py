@@ -238,6 +238,16 @@ class Referrals(_Strict):
     fit_bonus: Float = Field(0.1, ge=-1, le=1, description="Added to a referred buyer's fit.")
 
 
+class Finance(_Strict):
+    """How money later is valued now."""
+
+    discount_rate: Float = Field(
+        0.0, ge=0, le=1,
+        description="Annual discount rate on future gross margin in LTV (0: undiscounted; assumption, "
+                    "plausible range 0.08-0.15 for a software company's cost of capital).",
+    )
+
+
 class Market(_Strict):
     """The world every design in a comparison shares."""
 
@@ -248,6 +258,7 @@ class Market(_Strict):
     effects: Effects = Field(default_factory=Effects)
     outbound: Outbound = Field(default_factory=Outbound)
     referrals: Referrals = Field(default_factory=Referrals)
+    finance: Finance = Field(default_factory=Finance)
     marketing_program_cost_annual: Float = Field(
         0.0, ge=0, description="Non-people marketing spend a year (acquisition cost), $."
     )

@@ -4,6 +4,12 @@ Replications are independent, so a KPI's mean gets a Student-t interval. Designs
 same replication share their market (common random numbers), so the difference between two
 designs is taken replication by replication and its mean gets a t interval too: the shared
 noise cancels, which makes the paired interval much narrower than two separate ones.
+
+**Undefined replications.** A KPI can be NaN in a replication: no data, or a denominator
+below the registry's minimum (:mod:`sim.kpis`, e.g. fewer than 20 renewals due). Its summary
+uses the replications where it is defined, and ``n`` says how many; a paired difference uses
+the replications where it is defined for both designs, ``n`` again saying how many. With no
+such replication the mean is NaN (the tables then say why); with one there is no interval.
 """
 
 from __future__ import annotations
@@ -47,7 +53,8 @@ def summarize(reps: pd.DataFrame, level: float = CI_LEVEL) -> pd.DataFrame:
 
 
 def paired_differences(reps: pd.DataFrame, baseline: str, level: float = CI_LEVEL) -> pd.DataFrame:
-    """Per KPI, mean of (scenario - baseline) over shared replications, with its t interval."""
+    """Per KPI, mean of (scenario - baseline) over the shared replications where both are
+    defined, with its t interval and that number of replications ``n``."""
     columns = ["scenario", "baseline", "kpi", "diff_mean", "diff_ci_low", "diff_ci_high", "n"]
     base = reps[reps.scenario == baseline].set_index("replication")
     rows = []

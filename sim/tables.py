@@ -1,7 +1,10 @@
 """Terminal tables: KPIs by design, sweep points and sensitivity rankings as aligned text.
 
 Numbers are rounded for reading (shares in %, money in $K/$M); the CSV files keep every
-digit. NaN (a KPI with no data) prints as ``-``.
+digit. Units come from the KPI registry (:mod:`sim.kpis`). A KPI that is NaN because its
+denominator is below the registry's minimum prints as ``n/a (only 7 renewals)``; other NaN
+(a KPI with no data) prints as ``-``. A KPI defined in only some replications shows
+``(n=6)``: its mean and interval are over those.
 """
 
 from __future__ import annotations
@@ -9,28 +12,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import kpis as registry
+from .kpis import Unit
+from .locale import catalogue
+
 __all__ = ["HEADLINE_KPIS", "SWEEP_KPIS", "format_sensitivity", "format_sweep", "format_table"]
 
 #: KPIs printed in the terminal table (every KPI is in the CSV files).
-HEADLINE_KPIS = (
-    "buyers", "won", "conversion_rate", "win_rate", "first_response_p50_hours",
-    "never_answered_share", "sales_cycle_p50_days", "logo_churn_annual", "grr", "nrr", "ltv",
-    "cac", "ltv_to_cac", "cac_payback_months", "people_cost", "ai_cost", "total_cost",
-    "handoffs_per_won", "context_losses_per_won",
-)
+HEADLINE_KPIS = registry.TERMINAL
 #: KPIs a sweep prints and charts unless ``--kpi`` says which.
 SWEEP_KPIS = ("conversion_rate", "first_response_p50_hours", "ltv_to_cac", "cac")
-_PERCENT = {"conversion_rate", "win_rate", "never_answered_share", "logo_churn_annual", "grr", "nrr",
-            "in_flight_share", "answered_within_1h_share", "onboarding_completion"}
-_MONEY = {"ltv", "cac", "people_cost", "ai_cost", "total_cost", "marketing_cost", "arr_end", "new_arr_annual"}
+
+
+def _unit(kpi: str) -> Unit | None:
+    k = registry.get(kpi)
+    return None if k is None else k.unit
 
 
 def _fmt(kpi: str, x: float) -> str:
     if x != x:  # NaN
         return "-"
-    if kpi in _PERCENT or kpi.startswith("utilization."):
+    unit = _unit(kpi)
+    if unit == Unit.SHARE:
         return f"{x * 100:.1f}%"
-    if kpi in _MONEY:
+    if unit == Unit.MONEY:
         return f"${x / 1e6:.2f}M" if abs(x) >= 1e6 else f"${x / 1e3:.1f}K"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}"
 
@@ -38,6 +43,7 @@ def _fmt(kpi: str, x: float) -> str:
 def format_table(summary: Any, names: list[str], kpis: Sequence[str] = HEADLINE_KPIS) -> str:
     """KPIs as rows, designs as columns: ``mean [ci_low, ci_high]``."""
     s = summary.set_index(["scenario", "kpi"])
+    reps = summary.groupby("scenario").n.max().to_dict() if len(summary) else {}
     header = ["KPI (mean [95% CI])", *names]
     rows = [header]
     for kpi in kpis:
@@ -47,14 +53,24 @@ def format_table(summary: Any, names: list[str], kpis: Sequence[str] = HEADLINE_
                 row.append("-")
                 continue
             r = s.loc[(name, kpi)]
-            row.append(_cell(kpi, r["mean"], r.ci_low, r.ci_high))
+
+            def mean_of(other: str, name: str = name) -> float:
+                return float(s.loc[(name, other), "mean"]) if (name, other) in s.index else float("nan")
+
+            row.append(_cell(kpi, r["mean"], r.ci_low, r.ci_high, mean_of, int(r.n), reps.get(name, 0)))
         rows.append(row)
     return _columns(rows, 1)
 
 
-def _cell(kpi: str, mean: float, low: float, high: float) -> str:
+def _cell(kpi: str, mean: float, low: float, high: float, mean_of: Any = None, n: int = 0,
+          reps: int = 0) -> str:
+    if mean != mean and mean_of is not None:
+        na = registry.na_text(kpi, mean_of, catalogue("en"))
+        if na is not None:
+            return na
     ci = "" if low != low else f" [{_fmt(kpi, low)}, {_fmt(kpi, high)}]"
-    return _fmt(kpi, mean) + ci
+    partial = f" (n={n})" if mean == mean and 0 < n < reps else ""
+    return _fmt(kpi, mean) + ci + partial
 
 
 def _columns(rows: list[list[str]], right_from: int) -> str:
@@ -120,8 +136,9 @@ def _signed(kpi: str, x: float) -> str:
     if x == 0:
         return "0"
     sign = "+" if x > 0 else "-"
-    if kpi in _PERCENT or kpi.startswith("utilization."):
+    unit = _unit(kpi)
+    if unit == Unit.SHARE:
         return f"{sign}{abs(x) * 100:.2f} pp"
-    if kpi in _MONEY:
+    if unit == Unit.MONEY:
         return sign + (_fmt(kpi, abs(x)) if abs(x) >= 1e3 else f"${abs(x):,.0f}")
     return sign + (f"{abs(x):,.0f}" if abs(x) >= 100 else f"{abs(x):.3g}")

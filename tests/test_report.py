@@ -145,6 +145,9 @@ def test_summary_states_uncertainty_honestly(pages: dict[str, str], folder: Path
     for name in data.names[1:]:
         for kpi in ("conversion_rate", "logo_churn_annual", "win_rate", "nrr"):
             f = finding(data, name, kpi)
+            if f is None:  # a one-year run: no renewal is due, no trailing-year cohort (n/a, below)
+                assert kpi in ("logo_churn_annual", "nrr")
+                continue
             text = sentence(f, data, cat)
             if f.verdict == "same":  # identical in every replication (e.g. no churn in a short run)
                 assert "the same" in text
@@ -152,6 +155,15 @@ def test_summary_states_uncertainty_honestly(pages: dict[str, str], folder: Path
             crosses = f.low <= 0 <= f.high
             assert ("no clear difference" in text) == crosses, text
             assert f.clear != crosses
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_kpi_table_says_why_a_retention_kpi_is_missing(pages: dict[str, str], lang: str) -> None:
+    """A one-year run has no renewal due and no trailing-year cohort: n/a with the reason."""
+    kpis = _section(pages[lang], "kpis")
+    cat = catalogue(lang)
+    assert cat.t("kpis.na_only", n="0", noun=cat.t("kpis.nouns.renewals")) in kpis
+    assert cat.t("kpis.na_window") in kpis
 
 
 def _data(diff: float, low: float, high: float, kpi: str = "logo_churn_annual") -> ReportData:

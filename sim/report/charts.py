@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
+from ..kpis import LOST_REASONS, LostReason
 from ..locale import Catalogue, catalogue
-from ..metrics import LOST_REASONS
 from ..stats import mean_ci
 from . import kpis as K
 from .findings import finding, lead
@@ -189,8 +189,9 @@ def lost_means(data: ReportData) -> pd.DataFrame:
 def lost_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     """Buyers lost after contact, by reason and design."""
     table = lost_means(data)
-    left = table.loc["left_after_research", data.baseline] if "left_after_research" in table.index else 0.0
-    shown = table.drop(index="left_after_research", errors="ignore").fillna(0.0)
+    research = LostReason.left_after_research.value
+    left = table.loc[research, data.baseline] if research in table.index else 0.0
+    shown = table.drop(index=research, errors="ignore").fillna(0.0)
     shown = shown[shown.max(axis=1) > 0]
     if shown.empty:
         return None

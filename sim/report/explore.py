@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
+from ..kpis import Unit
 from ..locale import Catalogue
 from . import kpis as K
 from .folder import SWEEP_ID_COLUMNS, ReportData
@@ -62,7 +63,7 @@ def sweep_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     flat = list(np.atleast_1d(axes).flat)
     for ax, kpi in zip(flat, kpis):
         rows = sweep[sweep.kpi == kpi]
-        scale = 100.0 if K.spec(kpi).kind == "percent" else 1.0
+        scale = 100.0 if K.spec(kpi).unit == Unit.SHARE else 1.0
         if len(keys) == 1:
             for d in designs:
                 part = rows[rows.scenario == d] if "scenario" in rows.columns else rows
@@ -84,7 +85,7 @@ def sweep_chart(data: ReportData, cat: Catalogue) -> Chart | None:
             ax.grid(False)
             fig.colorbar(image, ax=ax, shrink=0.8)
         ax.set_title(K.label(kpi, cat), loc="left", fontsize=10, fontweight="bold", color=INK)
-        if K.spec(kpi).kind == "money" and len(keys) == 1:
+        if K.spec(kpi).unit == Unit.MONEY and len(keys) == 1:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: K.fmt_money(v, cat) if v else "0"))
         elif scale == 100.0 and len(keys) == 1:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 from ..locale import Catalogue
 from . import kpis as K
@@ -102,7 +103,12 @@ def summary_sentences(data: ReportData, name: str, cat: Catalogue) -> list[str]:
     out = []
     for kpi in K.HEADLINE:
         row = data.stat(name, kpi)
-        if row is None or not math.isfinite(row["mean"]):
+        if row is None:
+            continue
+        if not math.isfinite(row["mean"]):  # say why, when the registry knows (too few renewals)
+            na = K.fmt_or_na(kpi, row["mean"], partial(data.mean, name), cat)
+            if na != "–":
+                out.append(cat.t("summary.single_kpi_no_ci", kpi=K.label(kpi, cat), value=na))
             continue
         ci = K.fmt_ci(kpi, row.ci_low, row.ci_high, data.level, cat)
         key = "summary.single_kpi" if ci else "summary.single_kpi_no_ci"

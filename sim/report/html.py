@@ -9,6 +9,7 @@ comments stripped).
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,8 @@ def _kpi_table(data: ReportData, cat: Catalogue) -> list[dict[str, Any]]:
             rng = ""
             if ci and row.ci_low != row.ci_high:
                 rng = cat.t("units.range", low=K.fmt(kpi, row.ci_low, cat), high=K.fmt(kpi, row.ci_high, cat))
-            cells.append({"value": K.fmt(kpi, mean, cat), "ci": rng, "best": name == best})
+            cells.append({"value": K.fmt_or_na(kpi, mean, partial(data.mean, name), cat),
+                          "ci": rng, "best": name == best})
         if all(c["value"] == "–" for c in cells):
             continue
         better = K.spec(kpi).better

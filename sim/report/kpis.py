@@ -1,113 +1,43 @@
-"""How each KPI is shown: its unit, which direction is better, its label, and number formats.
+"""How each KPI is shown: its label and number formats; what it is comes from the registry.
 
-A KPI's direction is +1 when higher is better (conversion, NRR, LTV), -1 when lower is better
-(churn, CAC, waits, cost) and 0 when it is context with no better side (buyers, utilization).
+Unit, direction (+1 higher is better, -1 lower is better, 0 context), group, formula and
+denominator are defined once in :mod:`sim.kpis`; labels are in the catalogues, keyed by the
+registry's names (a family such as ``lost.<reason>`` by its prefix, ``kpi.lost``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
 
+from .. import kpis as registry
+from ..kpis import GROUPS, HEADLINE, Kpi, Unit
 from ..locale import Catalogue
 from ..metrics import KPI_DOCS
 
-__all__ = ["KpiSpec", "spec", "label", "definition", "fmt", "fmt_diff", "fmt_ci", "fmt_money",
+__all__ = ["spec", "label", "definition", "fmt", "fmt_diff", "fmt_ci", "fmt_money", "fmt_or_na",
            "GROUPS", "HEADLINE", "group_of"]
 
-
-@dataclass(frozen=True)
-class KpiSpec:
-    """``kind``: percent, money, hours, days, months, ratio, count or number."""
-
-    kind: str
-    better: int
-
-
-_SPECS: dict[str, KpiSpec] = {
-    "buyers": KpiSpec("count", 0),
-    "contacted": KpiSpec("count", 0),
-    "won": KpiSpec("count", 1),
-    "conversion_rate": KpiSpec("percent", 1),
-    "win_rate": KpiSpec("percent", 1),
-    "in_flight_share": KpiSpec("percent", 0),
-    "first_response_p50_hours": KpiSpec("hours", -1),
-    "first_response_p90_hours": KpiSpec("hours", -1),
-    "answered_within_1h_share": KpiSpec("percent", 1),
-    "never_answered_share": KpiSpec("percent", -1),
-    "sales_cycle_p50_days": KpiSpec("days", -1),
-    "new_customers": KpiSpec("count", 1),
-    "new_arr_annual": KpiSpec("money", 1),
-    "logo_churn_annual": KpiSpec("percent", -1),
-    "grr": KpiSpec("percent", 1),
-    "nrr": KpiSpec("percent", 1),
-    "arr_end": KpiSpec("money", 1),
-    "ltv": KpiSpec("money", 1),
-    "people_cost": KpiSpec("money", -1),
-    "ai_cost": KpiSpec("money", -1),
-    "marketing_cost": KpiSpec("money", 0),
-    "total_cost": KpiSpec("money", -1),
-    "cac": KpiSpec("money", -1),
-    "ltv_to_cac": KpiSpec("ratio", 1),
-    "cac_payback_months": KpiSpec("months", -1),
-    "handoffs_per_won": KpiSpec("number", -1),
-    "context_losses_per_won": KpiSpec("number", -1),
-    "onboarding_completion": KpiSpec("percent", 1),
-    "time_to_value_p50_days": KpiSpec("days", -1),
-    "expansion_rate_annual": KpiSpec("percent", 1),
-    "at_risk_share": KpiSpec("percent", -1),
-    "north_star": KpiSpec("number", 0),
-}
-_PREFIX_SPECS = {
-    "lost.": KpiSpec("count", -1),
-    "utilization.": KpiSpec("percent", 0),
-    "queue_wait_mean_hours.": KpiSpec("hours", -1),
-    "source_share.": KpiSpec("percent", 0),
-    "won_share.": KpiSpec("percent", 0),
-}
 #: Per-item KPIs: prefix -> (catalogue names group, placeholder in KPI_DOCS and kpi labels).
 _PREFIX_ITEMS = {"lost": ("reasons", "reason"), "utilization": ("roles", "role"),
                  "queue_wait_mean_hours": ("roles", "role"), "source_share": ("sources", "source"),
                  "won_share": ("sources", "source")}
 
-#: KPI table groups, in order; KPIs not listed go to "other" (or "roles" for per-role KPIs).
-GROUPS: dict[str, tuple[str, ...]] = {
-    "funnel": ("buyers", "contacted", "won", "conversion_rate", "win_rate", "first_response_p50_hours",
-               "first_response_p90_hours", "answered_within_1h_share", "never_answered_share",
-               "sales_cycle_p50_days", "in_flight_share"),
-    "retention": ("new_customers", "new_arr_annual", "logo_churn_annual", "grr", "nrr", "expansion_rate_annual",
-                  "at_risk_share", "arr_end"),
-    "economics": ("ltv", "cac", "ltv_to_cac", "cac_payback_months", "people_cost", "ai_cost",
-                  "marketing_cost", "total_cost"),
-    "handoffs": ("handoffs_per_won", "context_losses_per_won", "onboarding_completion",
-                 "time_to_value_p50_days"),
-}
 
-#: The KPIs an executive summary and the forest plot speak about, in order.
-HEADLINE = ("conversion_rate", "win_rate", "first_response_p50_hours", "sales_cycle_p50_days",
-            "logo_churn_annual", "nrr", "ltv_to_cac", "cac", "total_cost")
-
-
-def spec(kpi: str) -> KpiSpec:
-    if kpi in _SPECS:
-        return _SPECS[kpi]
-    for prefix, s in _PREFIX_SPECS.items():
-        if kpi.startswith(prefix):
-            return s
-    return KpiSpec("number", 0)
+def spec(kpi: str) -> Kpi:
+    """The registry's definition of ``kpi`` (a neutral number if it is not a known KPI)."""
+    return registry.get(kpi) or Kpi(kpi, Unit.NUMBER, 0, "other", "")
 
 
 def group_of(kpi: str) -> str:
-    for group, kpis in GROUPS.items():
-        if kpi in kpis:
-            return group
-    if kpi.startswith(("utilization.", "queue_wait_mean_hours.")):
-        return "roles"
-    return "other"
+    return spec(kpi).group
 
 
 def label(kpi: str, cat: Catalogue) -> str:
     """The KPI's name in the catalogue's language."""
+    base, segment = registry.split_segment(kpi)
+    if segment is not None:
+        return cat.t("kpis.by_segment", kpi=label(base, cat), segment=cat.name("segments", segment))
     prefix, _, rest = kpi.partition(".")
     if rest and prefix in _PREFIX_ITEMS:
         group, placeholder = _PREFIX_ITEMS[prefix]
@@ -119,9 +49,13 @@ def label(kpi: str, cat: Catalogue) -> str:
 
 
 def definition(kpi: str, cat: Catalogue) -> str:
-    """The KPI's formula (sim.metrics.KPI_DOCS), translated when the catalogue has it."""
+    """The KPI's formula (the registry's, as ``KPI_DOCS``), translated when the catalogue has it."""
+    base, segment = registry.split_segment(kpi)
     prefix, _, rest = kpi.partition(".")
-    key = f"{prefix}.<{_PREFIX_ITEMS[prefix][1]}>" if rest and prefix in _PREFIX_ITEMS else kpi
+    if segment is not None:
+        key = f"{base}.<segment>"
+    else:
+        key = f"{prefix}.<{_PREFIX_ITEMS[prefix][1]}>" if rest and prefix in _PREFIX_ITEMS else kpi
     return cat.mapping("kpi_docs").get(key) or KPI_DOCS.get(key, "")
 
 
@@ -162,7 +96,7 @@ def fmt_money(x: float, cat: Catalogue, signed: bool = False, short: bool = Fals
 
 def _number(x: float, kind: str, cat: Catalogue, signed: bool) -> str:
     s = "+" if signed else ""
-    if kind == "percent":
+    if kind == Unit.SHARE:
         return cat.t("units.percent", v=f"{x * 100:{s}.1f}")
     if kind == "hours":
         if abs(x) < 1:
@@ -183,18 +117,26 @@ def fmt(kpi: str, x: float, cat: Catalogue) -> str:
     """A KPI value with its unit."""
     if x is None or not math.isfinite(x):
         return "–"
-    kind = spec(kpi).kind
-    return fmt_money(x, cat) if kind == "money" else _minus(_number(x, kind, cat, False))
+    kind = spec(kpi).unit
+    return fmt_money(x, cat) if kind == Unit.MONEY else _minus(_number(x, kind, cat, False))
+
+
+def fmt_or_na(kpi: str, x: float, value_of: Callable[[str], float], cat: Catalogue) -> str:
+    """:func:`fmt`, or "n/a (only 7 renewals)" when ``kpi`` is NaN for a reason the registry
+    knows (``value_of`` reads the other KPIs of the same design, e.g. its denominator)."""
+    if x is not None and math.isfinite(x):
+        return fmt(kpi, x, cat)
+    return registry.na_text(kpi, value_of, cat) or "–"
 
 
 def fmt_diff(kpi: str, d: float, cat: Catalogue) -> str:
     """A difference in a KPI, signed; percentages in percentage points."""
     if d is None or not math.isfinite(d):
         return "–"
-    kind = spec(kpi).kind
-    if kind == "money":
+    kind = spec(kpi).unit
+    if kind == Unit.MONEY:
         return fmt_money(d, cat, signed=True)
-    if kind == "percent":
+    if kind == Unit.SHARE:
         return _minus(cat.t("units.pp", v=f"{d * 100:+.1f}"))
     return _minus(_number(d, kind, cat, True))
 

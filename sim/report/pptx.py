@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -177,10 +178,10 @@ def _kpi_slide(prs: Any, data: ReportData, cat: Catalogue) -> None:
         finite = [m * direction for m in means if math.isfinite(m)]
         top = max(finite) if direction and len(finite) > 1 else None
         cells, marks = [K.label(kpi, cat)], [False]
-        for s, m in zip(stats, means):
+        for n, s, m in zip(names, stats, means):
             ci = "" if s is None else K.fmt_ci(kpi, s.ci_low, s.ci_high, data.level, cat)
             rng = f"\n[{K.fmt(kpi, s.ci_low, cat)} – {K.fmt(kpi, s.ci_high, cat)}]" if ci else ""
-            cells.append(K.fmt(kpi, m, cat) + rng)
+            cells.append(K.fmt_or_na(kpi, m, partial(data.mean, n), cat) + rng)
             marks.append(top is not None and math.isfinite(m) and m * direction == top)
         rows.append(cells)
         bold.append(marks)
