@@ -113,7 +113,8 @@ WHERE: dict[str, str] = {
     "market.effects.neglect_churn_uplift": "customer.churn_probability",
     "market.effects.generalist_slowdown": "org.build_roles",
     "market.effects.ai_judgement_noise": "journey.journey (gate)",
-    "market.effects.ltv_max_years": "metrics.measure (ltv)",
+    "market.effects.ltv_max_years": "metrics._ltv",
+    "market.finance.discount_rate": "metrics._ltv",
     "market.effects.same_unit_context_factor": "handoff.handoff",
     "market.effects.team_targets_threshold_shift": "context.JourneyContext.build",
     "market.effects.north_star_threshold_shift": "context.JourneyContext.build",
@@ -216,6 +217,7 @@ SOURCE: dict[str, str] = {
     "market.effects.generalist_slowdown": "assumption: the specialization efficiency THE MODEL bought; Japanese adopters report 4x reach with inside sales (low confidence, [S-decisense-inside-sales](sources.md#S-decisense-inside-sales))",
     "market.effects.ai_judgement_noise": "assumption: AI qualification effectiveness 0.8 of a human, 0.2 vs 0.15; direction from Gartner 2026: buyers 39 pp less likely to feel understood by gen-AI ([S-gartner-2026-ai-buyers](sources.md#S-gartner-2026-ai-buyers))",
     "market.effects.ltv_max_years": "assumption: caps LTV when churn is near zero",
+    "market.finance.discount_rate": "assumption: 0 (undiscounted) by default; 0.08-0.15 a year is a plausible cost of capital for a software company",
     "market.effects.same_unit_context_factor": "assumption: a shared stand-up and pipeline keep 70% of what would be lost",
     "market.effects.team_targets_threshold_shift": "assumption, after the qualitative failure modes of THE MODEL: IS-FS conflict over lead quality, local optimisation ([S-the-model-drawbacks](sources.md#S-the-model-drawbacks))",
     "market.effects.north_star_threshold_shift": "assumption: a shared KPI makes the team stricter about fit",
@@ -277,6 +279,7 @@ UNITS: dict[str, str] = {
     "roles.<role>.pickup_delay": "distribution of days of working time",
     "roles.<role>.loaded_cost_annual": "$ a year", "roles.<role>.cost_per_task": "$ per activity",
     "market.marketing_program_cost_annual": "$ a year", "self_serve.pql_acv_threshold": "$",
+    "market.finance.discount_rate": "rate a year (0-1)",
     "market.segments.<segment>.deliberation_scale": "multiplier > 0", "market.segments.<segment>.work_scale": "multiplier > 0",
     "market.channels.<channel>.rate_per_week": "buyers a week",
     "market.channels.<channel>.segment_mix": "mapping segment -> share (or none)",
@@ -559,10 +562,10 @@ def tables() -> dict[str, str]:
     head = ("| key | meaning | unit | schema default | value in the shipped files | enters at | source |\n"
             "|---|---|---|---|---|---|---|")
     out = {name: head + "\n" + "\n".join(lines) for name, lines in grouped.items()}
-    from sim.metrics import KPI_DOCS
+    from sim.kpis import docs as kpi_docs
 
-    out["kpis"] = "| KPI | formula (sim/metrics.py) |\n|---|---|\n" + "\n".join(
-        f"| `{k}` | {_escape(v)} |" for k, v in KPI_DOCS.items())
+    out["kpis"] = "| KPI | formula (sim/kpis.py) |\n|---|---|\n" + "\n".join(
+        f"| `{k}` | {_escape(v)} |" for k, v in kpi_docs().items())
     return out
 
 
