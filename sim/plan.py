@@ -197,7 +197,7 @@ def plan_points(kind: str, scenarios: Sequence[ScenarioLike], points: Callable[[
                     row.append(load(extra))
                 except ScenarioError as exc:
                     where = f" (at {point_label(point)})"
-                    wrong += [replace(p, source=source if p.source == "--set" else p.source,
+                    wrong += [replace(p, source=source if p.source.split(" ")[0] == "--set" else p.source,
                                       message=p.message + where) for p in exc.problems]
             if not wrong:
                 kept.append(point)

@@ -138,6 +138,8 @@ def scenario_trees(draw: Any) -> dict[str, Any]:
     acquisition = (["score"] if draw(st.booleans()) else []) + ["first_response"]
     acquisition += [a for a in ("qualify", "discovery", "demo", "close") if draw(st.booleans())]
     retention = [a for a in ("onboarding", "checkin", "renewal", "expansion") if draw(st.booleans())]
+    if "checkin" in retention and "renewal" not in retention:
+        retention.insert(retention.index("checkin") + 1, "renewal")  # check-ins run within a term
     nurture = draw(st.booleans())
     activities: dict[str, Any] = {
         "score": {"kind": "gate", "work": _dist(draw, 0.005), "threshold": draw(PROBABILITY)},
