@@ -40,10 +40,12 @@ def as_scenario(item: ScenarioLike, overrides: Sequence[str] = ()) -> Scenario:
 
 def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: int | None = None,
             jobs: int | None = None, overrides: Sequence[str] = (),
-            progress: Progress | None = None, executor: str = "local", scheduler: str | None = None) -> Results:
+            progress: Progress | None = None, executor: str = "local", scheduler: str | None = None,
+            large: bool = False) -> Results:
     """Run several designs on the same market; the first is the baseline of ``paired``.
 
-    ``overrides`` (``"key.path=value"``) apply to every scenario.
+    ``overrides`` (``"key.path=value"``) apply to every scenario. Work estimated beyond the
+    size limits (:func:`sim.experiment.check_size`) is refused unless ``large``.
     """
     loaded = [as_scenario(s, overrides) for s in scenarios]
     if not loaded:
@@ -57,12 +59,13 @@ def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: in
         raise ScenarioError([Problem("compare", None, "abstract",
                                      f"{n!r} is a market to extend, not a design to run") for n in abstract])
     return run_experiment(loaded, reps=reps, seed=seed, jobs=jobs, progress=progress, executor=executor,
-                          scheduler=scheduler)
+                          scheduler=scheduler, large=large)
 
 
 def run(scenario: ScenarioLike, reps: int | None = None, seed: int | None = None,
         jobs: int | None = None, overrides: Sequence[str] = (),
-        progress: Progress | None = None, executor: str = "local", scheduler: str | None = None) -> Results:
+        progress: Progress | None = None, executor: str = "local", scheduler: str | None = None,
+        large: bool = False) -> Results:
     """Run one design for several replications."""
     return compare([scenario], reps=reps, seed=seed, jobs=jobs, overrides=overrides, progress=progress,
-                   executor=executor, scheduler=scheduler)
+                   executor=executor, scheduler=scheduler, large=large)

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,8 +58,25 @@ def _experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-charts", action="store_true", help="skip the charts (faster)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local worker processes (default), or Dask: a local cluster, or --scheduler's")
-    p.add_argument("--scheduler", metavar="ADDRESS",
+    p.add_argument("--scheduler", metavar="ADDRESS", type=_address,
                    help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
+    p.add_argument("--yes-large", dest="large", action="store_true",
+                   help="run even work estimated beyond the size limits (hours of CPU, GiB of results)")
+
+
+def _address(text: str) -> str:
+    """A Dask scheduler address: [PROTOCOL://]HOST:PORT (checked before any connection)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text if "://" in text else f"tcp://{text}")
+        port = parts.port
+    except ValueError:
+        port = None
+    if (port is None or parts.scheme not in ("tcp", "tls", "inproc", "ucx", "ws", "wss") or not parts.hostname
+            or parts.path not in ("", "/") or any(c.isspace() for c in text)):
+        raise argparse.ArgumentTypeError(f"expected an address such as tcp://10.0.0.5:8786, got {text!r}")
+    return text
 
 
 def _csv_list(text: str) -> list[str]:
@@ -144,6 +162,8 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
     for p, _ in skipped:
         print(f"orgsim: skipping {p}: a market to extend (abstract: true), not a design", file=sys.stderr)
     scenarios = [s for s in scenarios if not s.abstract]
+    if scenarios:
+        _before_running(args, scenarios)
     if not scenarios:
         from .scenario import Problem, ScenarioError
 
@@ -160,7 +180,7 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
     update, bar = _progress(args.quiet)
     try:
         results = compare(scenarios, reps=args.reps, seed=args.seed, jobs=args.jobs, progress=update,
-                          executor=args.executor, scheduler=args.scheduler)
+                          executor=args.executor, scheduler=args.scheduler, large=args.large)
     finally:
         if bar is not None:
             bar.close()
@@ -168,6 +188,26 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
     print(format_table(results.summary, results.names))
     print(f"\nresults: {folder}")
     return 0
+
+
+def _before_running(args: argparse.Namespace, scenarios: Sequence[Any]) -> None:
+    """Warn of overloaded roles; check that the results can be written (else exit 2)."""
+    from .capacity import overloaded_roles
+    from .output import check_writable, leftovers
+
+    for scn in scenarios:
+        for line in overloaded_roles(scn):
+            print(f"orgsim: warning: {scn.name}: {line}", file=sys.stderr)
+    try:
+        check_writable(args.out)
+    except OSError as exc:
+        raise _Refused(f"--out {args.out}: {exc}") from None
+    for note in leftovers(args.out):
+        print(f"orgsim: {note}", file=sys.stderr)
+
+
+class _Refused(Exception):
+    """Bad input found by the command line itself: one line, exit status 2."""
 
 
 def _checkpoint(plan: Plan, args: argparse.Namespace) -> Path:
@@ -200,6 +240,7 @@ def _run_plan(plan: Plan, args: argparse.Namespace) -> tuple[Any, dict[str, Any]
         from .executors import ExecutorError
 
         raise ExecutorError("--scheduler needs --executor dask")
+    _before_running(args, plan.bases)
     checkpoint = _checkpoint(plan, args)
     update, bar = _progress(args.quiet)
     try:
@@ -211,13 +252,18 @@ def _run_plan(plan: Plan, args: argparse.Namespace) -> tuple[Any, dict[str, Any]
 
 
 def _write(write: Any, plan: Plan, checkpoint: Path) -> Path:
-    """Write the results folder, then drop the checkpoint (kept if writing is interrupted)."""
+    """Write the results folder, then drop the checkpoint (kept if writing is interrupted,
+    or if the folder could not be written where asked)."""
     from .experiment import Interrupted
+    from .output import ResultsNotWritten
 
     try:
         folder: Path = write()
     except KeyboardInterrupt:
         raise Interrupted(plan.total, plan.total, str(checkpoint)) from None
+    except ResultsNotWritten as exc:
+        exc.kept = checkpoint
+        raise
     shutil.rmtree(checkpoint, ignore_errors=True)
     return folder
 
@@ -227,7 +273,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from .sensitivity import check_kpis
     from .sweep import plan_sweep, sweep_results
 
-    plan = plan_sweep(args.scenarios, args.vary, args.lhs, args.reps, args.seed, args.overrides, args.events)
+    plan = plan_sweep(args.scenarios, args.vary, args.lhs, args.reps, args.seed, args.overrides, args.events,
+                      args.large)
     kpis = [k for group in args.kpi for k in group] or list(SWEEP_KPIS)
     check_kpis(plan.bases[0], kpis)
     runs, facts, checkpoint = _run_plan(plan, args)
@@ -245,7 +292,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
     skipped: list[str] = []
     plan, levers = plan_sensitivity(args.scenario, args.params, args.delta, args.reps, args.seed, args.overrides,
-                                    args.kpi, skipped)
+                                    args.kpi, skipped, args.large)
     for note in skipped:
         print(f"orgsim: {note}", file=sys.stderr)
     runs, facts, checkpoint = _run_plan(plan, args)
@@ -282,16 +329,46 @@ def _interrupted(exc: Any) -> str:
     return f"{text}; nothing was written"
 
 
+def _files(folder: Path) -> dict[str, tuple[float, int]]:
+    """Every file under ``folder``: relative name -> (modification time, size)."""
+    out = {}
+    for p in folder.rglob("*") if folder.is_dir() else []:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if p.is_file():
+            out[str(p.relative_to(folder))] = (st.st_mtime, st.st_size)
+    return out
+
+
 def _report(args: argparse.Namespace) -> int:
     from .report import render_pptx, render_report
+    from .report.folder import DamagedFolder
 
+    if Path(args.folder).resolve().name.startswith(".tmp-"):
+        print(f"orgsim: {args.folder} is the temporary folder of a run that did not finish, not results",
+              file=sys.stderr)
+        return 2
+    before = _files(args.folder)
     try:
         print(render_report(args.folder, args.lang))
         if args.pptx:
             print(render_pptx(args.folder, args.lang))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, NotADirectoryError, DamagedFolder) as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Say what the interrupted rendering has already rewritten, never "nothing".
+        after = _files(args.folder)
+        changed = sorted(k for k, v in after.items() if before.get(k) != v)
+        if not changed:
+            print("orgsim: interrupted; nothing was written", file=sys.stderr)
+        else:
+            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            print(f"orgsim: interrupted; {len(changed)} file{'s' if len(changed) > 1 else ''} of {args.folder} "
+                  f"had been rewritten ({shown}): run orgsim report {args.folder} again to finish", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -343,9 +420,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupt.clear()
 
 
+#: A scenario file larger than this is refused before it is read (real ones are a few KB).
+MAX_SCENARIO_BYTES = 2 << 20
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Scenario files must be regular files of a sensible size: a device or a pipe (a stream
+    that never ends) or a huge file is refused before a byte is parsed."""
+    paths = getattr(args, "scenarios", None) or ([args.scenario] if getattr(args, "scenario", None) else [])
+    for path in paths:
+        path = Path(path)
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # "file not found" is reported by the loader, with the other problems
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device or a pipe?)"
+            raise _Refused(f"{path}: {kind}: expected a scenario file")
+        if st.st_size > MAX_SCENARIO_BYTES:
+            raise _Refused(f"{path}: {st.st_size:,} bytes: a scenario file is at most {MAX_SCENARIO_BYTES:,} bytes")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from .executors import ExecutorError
     from .experiment import ReplicationError, TooBigError
+    from .output import ResultsNotWritten
     from .scenario import ScenarioError
 
     out = getattr(args, "out", None)
@@ -353,6 +452,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"orgsim: --out {out}: exists and is not a folder", file=sys.stderr)
         return 2
     try:
+        _check_inputs(args)
         if args.command == "schema":
             from .schema import Scenario
 
@@ -376,9 +476,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         for p in exc.problems:
             print(p, file=sys.stderr)
         return 2
-    except (TooBigError, ExecutorError) as exc:
+    except (TooBigError, ExecutorError, _Refused) as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
         return 2
+    except ResultsNotWritten as exc:
+        # The run finished: never a traceback, and never the results silently gone.
+        kept = getattr(exc, "kept", None)
+        also = f"; the finished replications are kept in {kept} (--resume {kept} writes them again)" if kept else ""
+        print(f"orgsim: {exc}{also}", file=sys.stderr)
+        return 1
     except ReplicationError as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
         return 1

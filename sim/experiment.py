@@ -31,7 +31,7 @@ from .stats import paired_differences, summarize
 from .streams import replication_seed
 
 __all__ = ["Results", "ReplicationError", "TooBigError", "Interrupted", "Task", "Outcome", "run_experiment",
-           "check_size", "execute", "replicate"]
+           "check_size", "estimate", "too_large", "execute", "replicate"]
 
 Progress = Callable[[int, int], None]
 
@@ -40,6 +40,14 @@ SECONDS_PER_BUYER = 6e-5
 BYTES_PER_BUYER = 1000
 #: A customer's check-ins and renewals in a year: about ten events of ~40 bytes.
 BYTES_PER_CUSTOMER_YEAR = 400
+#: Fixed cost of a replication (start-up, measuring), and what its results take in memory.
+SECONDS_PER_REPLICATION = 0.05
+BYTES_PER_RESULT = 10_000
+#: Without ``large=True`` (``--yes-large``), work estimated beyond any of these is refused
+#: before it starts: a typo (``--reps 100000``, a tiny ``--vary`` step) must not run for days.
+MAX_REPLICATIONS = 100_000
+MAX_CPU_HOURS = 12.0
+MAX_RESULT_BYTES = 2**30
 
 
 class ReplicationError(RuntimeError):
@@ -106,8 +114,34 @@ class Results:
         return [s.name for s in self.scenarios]
 
 
-def check_size(scenarios: Sequence[Scenario], reps: int) -> None:
-    """Refuse runs that would take hours or exhaust memory, with an estimate of both."""
+def estimate(scenarios: Sequence[Scenario], reps: int) -> tuple[int, float, float]:
+    """Replications, CPU-hours and bytes of results for ``reps`` of every scenario."""
+    per_rep = sum((expected_buyers(s) + expected_outbound(s)) * SECONDS_PER_BUYER + SECONDS_PER_REPLICATION
+                  for s in scenarios)
+    count = len(scenarios) * reps
+    return count, per_rep * reps / 3600, float(count) * BYTES_PER_RESULT
+
+
+def too_large(what: str, count: int, hours: float, nbytes: float) -> str | None:
+    """Why work of this size is refused without ``--yes-large`` (None: it is not)."""
+    if count <= MAX_REPLICATIONS and hours <= MAX_CPU_HOURS and nbytes <= MAX_RESULT_BYTES:
+        return None
+    return (f"{what} would run {count:,} replications: about {hours:,.1f} CPU-hours and "
+            f"{nbytes / 2**30:,.1f} GiB of results (limits without --yes-large: {MAX_REPLICATIONS:,} "
+            f"replications, {MAX_CPU_HOURS:g} CPU-hours, {MAX_RESULT_BYTES / 2**30:g} GiB); "
+            f"make it smaller, or add --yes-large to run it anyway")
+
+
+def check_size(scenarios: Sequence[Scenario], reps: int, large: bool = False, what: str = "this run") -> None:
+    """Refuse runs that would take hours or exhaust memory, with an estimate of both.
+
+    Each replication must fit in a worker (``simulation.max_buyers``,
+    ``max_customer_years``); the whole run must fit the limits above unless ``large``.
+    """
+    if not large:
+        problem = too_large(what, *estimate(scenarios, reps))
+        if problem:
+            raise TooBigError(problem)
     for scn in scenarios:
         n = expected_buyers(scn) + expected_outbound(scn)
         if n > scn.simulation.max_buyers:
@@ -180,11 +214,14 @@ def execute(tasks: Sequence[Task], on_result: Callable[[Task, Outcome], None], *
             return
         if progress and done_before:
             progress(done, total)
-        if executor == "local" and scheduler is None and ((jobs or default_jobs()) <= 1 or len(tasks) == 1):
-            for t in tasks:
-                finished(t, replicate(t.scenario, t.replication, t.seed, t.point, events))
-                interrupt.check()
-            return
+        # Never more workers than tasks (--jobs 1000 for 30 replications starts 30).
+        if scheduler is None:
+            jobs = min(jobs or default_jobs(), len(tasks))
+            if executor == "local" and jobs <= 1:
+                for t in tasks:
+                    finished(t, replicate(t.scenario, t.replication, t.seed, t.point, events))
+                    interrupt.check()
+                return
         with open_executor(executor, jobs, scheduler) as pool:
             _drain(pool.executor, iter(tasks), 2 * pool.slots, events, finished)
     except KeyboardInterrupt:
@@ -228,6 +265,7 @@ def run_experiment(
     progress: Progress | None = None,
     executor: str = "local",
     scheduler: str | None = None,
+    large: bool = False,
 ) -> Results:
     """Run every scenario for ``reps`` replications and summarize.
 
@@ -244,13 +282,15 @@ def run_experiment(
     executor, scheduler
         ``"local"`` processes, or ``"dask"`` (a local cluster, or the one at ``scheduler``);
         see :func:`sim.executors.open_executor`. The numbers are the same on every executor.
+    large
+        Run even when the estimate exceeds the limits of :func:`check_size` (``--yes-large``).
     """
     first = scenarios[0].simulation
     reps = first.reps if reps is None else reps
     seed = first.seed if seed is None else seed
     if jobs is None and executor == "local":
         jobs = default_jobs()
-    check_size(scenarios, reps)
+    check_size(scenarios, reps, large)
     tasks = [Task((i, r), scenarios[i], r, replication_seed(seed, r)) for i in range(len(scenarios))
              for r in range(reps)]
     started = time.perf_counter()

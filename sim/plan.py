@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .experiment import Interrupted, Outcome, Progress, Task, check_size, execute
+from .experiment import Interrupted, Outcome, Progress, Task, TooBigError, check_size, estimate, execute, too_large
 from .scenario import Problem, ScenarioError, load_scenario
 from .schema import Scenario
 from .streams import replication_seed
 
 __all__ = ["Plan", "plan_points", "run_plan", "value_at", "integer_keys", "override_text", "point_label",
-           "round_half_up", "tidy", "CHECKPOINT_FILE", "ScenarioLike"]
+           "round_half_up", "tidy", "CHECKPOINT_FILE", "ScenarioLike", "check_points", "MAX_POINTS"]
 
 #: The checkpoint's stream of finished replications, one JSON object a line.
 CHECKPOINT_FILE = "runs.jsonl"
@@ -97,6 +97,32 @@ def point_label(point: Mapping[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- plans
+
+#: Points a plan may have without ``large`` (each is loaded and validated before anything
+#: runs), and the most it may ever have (they are all held in memory).
+MAX_POINTS = 10_000
+MAX_POINTS_EVER = 1_000_000
+#: Loading and validating one design at one point.
+SECONDS_PER_LOAD = 0.01
+
+
+def check_points(kind: str, n: float, base: Scenario, designs: int, reps: int | None, large: bool = False) -> None:
+    """Refuse a plan of ``n`` points before building them, with an estimate of the work.
+
+    ``n`` may be astronomically large (a tiny ``--vary`` step): it is only counted here.
+    """
+    reps = base.simulation.reps if reps is None else reps
+    count, hours, nbytes = estimate([base] * designs, reps)
+    hours = n * (hours + designs * SECONDS_PER_LOAD / 3600)
+    what = f"this {kind} of {n:,.0f} points x {designs} design{'s' if designs > 1 else ''} x {reps} replications"
+    if n > MAX_POINTS_EVER:
+        raise TooBigError(f"{what} is too large to run (about {hours:,.0f} CPU-hours; at most "
+                          f"{MAX_POINTS_EVER:,} points): use a larger --vary step, fewer values, or --lhs")
+    problem = too_large(what, int(n * count), hours, n * nbytes)
+    if not large and (problem or n > MAX_POINTS):
+        raise TooBigError(problem or f"{what} has more than {MAX_POINTS:,} points (about {hours:,.1f} CPU-hours); "
+                                     f"use a larger --vary step, or add --yes-large to run it anyway")
+
 
 
 @dataclass
@@ -173,11 +199,12 @@ def _loader(item: ScenarioLike, overrides: Sequence[str]) -> Iterator[Callable[[
 def plan_points(kind: str, scenarios: Sequence[ScenarioLike], points: Callable[[Scenario], list[dict[str, Any]]],
                 reps: int | None = None, seed: int | None = None, overrides: Sequence[str] = (),
                 events: bool = False, source: str = "--vary",
-                skipped: list[tuple[dict[str, Any], list[Problem]]] | None = None) -> Plan:
+                skipped: list[tuple[dict[str, Any], list[Problem]]] | None = None, large: bool = False) -> Plan:
     """Load every design at every point (validated like ``--set``) into a :class:`Plan`.
 
     ``points(base)`` gives the points from the first design, resolved. A point that does not
     validate is an error, unless ``skipped`` is given: then it is left out and listed there.
+    Work beyond the limits of :func:`sim.experiment.check_size` is refused unless ``large``.
     """
     if not scenarios:
         raise ScenarioError([Problem(kind, None, "", "expected at least one scenario")])
@@ -208,7 +235,7 @@ def plan_points(kind: str, scenarios: Sequence[ScenarioLike], points: Callable[[
                 problems += wrong
         if problems:
             raise ScenarioError(_dedupe(problems))
-    check_size([s for row in grid for s in row] or bases, reps)
+    check_size([s for row in grid for s in row] or bases, reps, large, f"this {kind}")
     return Plan(kind, bases, kept, grid, reps, seed, events)
 
 

@@ -249,7 +249,8 @@ class SensitivityResults:
 
 def plan_sensitivity(scenario: ScenarioLike, params: Sequence[str] | None = None, delta: float | str = 0.2,
                      reps: int | None = None, seed: int | None = None, overrides: Sequence[str] = (),
-                     kpis: Sequence[str] = (), skipped: list[str] | None = None) -> tuple[Plan, list[Lever]]:
+                     kpis: Sequence[str] = (), skipped: list[str] | None = None,
+                     large: bool = False) -> tuple[Plan, list[Lever]]:
     """The base point and, for each lever, its low and high points (one key changed each)."""
     share = parse_delta(delta)
     levers: list[Lever] = []
@@ -264,7 +265,8 @@ def plan_sensitivity(scenario: ScenarioLike, params: Sequence[str] | None = None
         levers.extend(perturb(base, k, share) for k in keys)
         return [{}] + [{lv.key: v} for lv in levers for v in (lv.low, lv.high) if v is not None]
 
-    plan = plan_points("sensitivity", [scenario], points, reps, seed, overrides, source="--params", skipped=invalid)
+    plan = plan_points("sensitivity", [scenario], points, reps, seed, overrides, source="--params", skipped=invalid,
+                       large=large)
     dropped = {(k, v) for point, _ in invalid for k, v in point.items()}
     levers = [Lever(lv.key, lv.base, None if (lv.key, lv.low) in dropped else lv.low,
                     None if (lv.key, lv.high) in dropped else lv.high) for lv in levers]
@@ -289,7 +291,7 @@ def sensitivity(scenario: ScenarioLike, kpi: str | Sequence[str], params: Sequen
                 delta: float | str = 0.2, reps: int | None = None, seed: int | None = None,
                 jobs: int | None = None, overrides: Sequence[str] = (), progress: Progress | None = None,
                 executor: str = "local", scheduler: str | None = None,
-                checkpoint: str | Path | None = None) -> SensitivityResults:
+                checkpoint: str | Path | None = None, large: bool = False) -> SensitivityResults:
     """Rank levers by their effect on ``kpi`` (one KPI, or several: the first ranks).
 
     Parameters
@@ -300,10 +302,12 @@ def sensitivity(scenario: ScenarioLike, kpi: str | Sequence[str], params: Sequen
         The move, as a share of the base value: ``0.2`` or ``"20%"``.
     checkpoint
         A folder to stream finished replications to; running again with it resumes.
+    large
+        Run even an analysis estimated beyond the size limits (``--yes-large``).
     """
     kpis = [kpi] if isinstance(kpi, str) else list(kpi)
     skipped: list[str] = []
-    plan, levers = plan_sensitivity(scenario, params, delta, reps, seed, overrides, kpis, skipped)
+    plan, levers = plan_sensitivity(scenario, params, delta, reps, seed, overrides, kpis, skipped, large)
     runs, facts = run_plan(plan, checkpoint, jobs, executor, scheduler, progress)
     return sensitivity_results(plan, levers, kpis, runs, {"jobs": jobs, "executor": executor, **facts}, skipped)
 

@@ -26,6 +26,7 @@ from .plan import (
     Plan,
     ScenarioLike,
     integer_keys,
+    check_points,
     override_text,
     plan_points,
     round_half_up,
@@ -132,12 +133,24 @@ def _unique(varies: list[Vary]) -> list[Vary]:
 # ---------------------------------------------------------------- point sets
 
 
-def _range_values(v: Vary, integer: bool) -> list[Any]:
+def _range_length(v: Vary) -> float:
+    """How many values a range has (counted, not built: a tiny step gives billions)."""
     if v.step is None:
         raise ScenarioError([Problem("--vary", None, v.key,
                                      "a grid needs a step (START:STOP:STEP); START:STOP ranges are for --lhs")])
     assert v.start is not None and v.stop is not None
-    n = int(math.floor((v.stop - v.start) / v.step + 1e-9)) + 1
+    steps = (v.stop - v.start) / v.step
+    return math.floor(steps + 1e-9) + 1.0 if math.isfinite(steps) else math.inf
+
+
+def grid_size(varies: Sequence[Vary]) -> float:
+    """The number of points of the full grid, without building it."""
+    return math.prod(float(len(v.values)) if not v.is_range else _range_length(v) for v in varies)
+
+
+def _range_values(v: Vary, integer: bool) -> list[Any]:
+    n = int(_range_length(v))
+    assert v.start is not None and v.step is not None
     values = [tidy(v.start + i * v.step) for i in range(n)]
     if integer or all(float(x).is_integer() for x in (v.start, v.step)):
         values = [round_half_up(x) for x in values]
@@ -217,19 +230,23 @@ def summarize_points(runs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
 
 def plan_sweep(scenarios: ScenarioLike | Sequence[ScenarioLike], vary: Sequence[str | Vary] | Mapping[str, Any],
                lhs: int | None = None, reps: int | None = None, seed: int | None = None,
-               overrides: Sequence[str] = (), events: bool = False) -> Plan:
-    """The points of a sweep (a grid, or ``lhs`` Latin-hypercube points) on each design."""
+               overrides: Sequence[str] = (), events: bool = False, large: bool = False) -> Plan:
+    """The points of a sweep (a grid, or ``lhs`` Latin-hypercube points) on each design.
+
+    A plan too large to run is refused before its points are built, unless ``large``.
+    """
     designs = [scenarios] if isinstance(scenarios, (Scenario, str, Path)) else list(scenarios)
     varies = as_vary(vary)
 
     def points(base: Scenario) -> list[dict[str, Any]]:
         ints = integer_keys(base, [v.key for v in varies])
         if lhs is None:
+        check_points("sweep", grid_size(varies) if lhs is None else lhs, base, len(designs), reps, large)
             return grid_points(varies, ints)
         root = base.simulation.seed if seed is None else seed
         return lhs_points(varies, lhs, root, ints)
 
-    plan = plan_points("sweep", designs, points, reps, seed, overrides, events)
+    plan = plan_points("sweep", designs, points, reps, seed, overrides, events, large=large)
     plan.info = {"design": "lhs" if lhs else "grid", "lhs": lhs,
                  "vary": [v.key + "=" + (",".join(override_text(x) for x in v.values) if not v.is_range else
                           ":".join(override_text(x) for x in (v.start, v.stop, v.step) if x is not None))
@@ -240,7 +257,8 @@ def plan_sweep(scenarios: ScenarioLike | Sequence[ScenarioLike], vary: Sequence[
 def sweep(scenarios: ScenarioLike | Sequence[ScenarioLike], vary: Sequence[str | Vary] | Mapping[str, Any],
           lhs: int | None = None, reps: int | None = None, seed: int | None = None, jobs: int | None = None,
           overrides: Sequence[str] = (), progress: Progress | None = None, executor: str = "local",
-          scheduler: str | None = None, checkpoint: str | Path | None = None, events: bool = False) -> SweepResults:
+          scheduler: str | None = None, checkpoint: str | Path | None = None, events: bool = False,
+          large: bool = False) -> SweepResults:
     """Run a design (or several) at every point of a grid or a Latin hypercube.
 
     Parameters
@@ -257,7 +275,9 @@ def sweep(scenarios: ScenarioLike | Sequence[ScenarioLike], vary: Sequence[str |
         A folder to stream finished replications to; running again with the same folder
         resumes. Needed with ``events=True`` (the per-replication event logs go there).
     """
-    plan = plan_sweep(scenarios, vary, lhs, reps, seed, overrides, events)
+    large
+        Run even a sweep estimated beyond the size limits (``--yes-large``).
+    plan = plan_sweep(scenarios, vary, lhs, reps, seed, overrides, events, large)
     runs, facts = run_plan(plan, checkpoint, jobs, executor, scheduler, progress)
     return sweep_results(plan, runs, {"jobs": jobs, "executor": executor, **facts})
 

@@ -32,7 +32,7 @@ from ..stats import CI_LEVEL
 if TYPE_CHECKING:
     from ..experiment import Results
 
-__all__ = ["ReportData", "read_folder", "from_results", "scenario_hash", "SWEEP_ID_COLUMNS"]
+__all__ = ["ReportData", "DamagedFolder", "read_folder", "from_results", "scenario_hash", "SWEEP_ID_COLUMNS"]
 
 #: Columns of sweep_summary.csv that are not a varied key.
 SWEEP_ID_COLUMNS = ("scenario", "point", "kpi", "mean", "ci_low", "ci_high", "n")
@@ -112,22 +112,89 @@ class ReportData:
         return list(dict.fromkeys(self.summary.kpi))
 
 
+class DamagedFolder(ValueError):
+    """A file of a results folder cannot be read back; the message names it."""
+
+
+#: The columns each table must have for the report to use it.
+_COLUMNS = {
+    "summary.csv": ("scenario", "kpi", "mean", "ci_low", "ci_high", "n"),
+    "paired.csv": ("scenario", "kpi"),
+    "funnel.csv": ("scenario", "replication", "step", "buyers"),
+    "survival.csv": ("scenario", "replication", "month", "share_active"),
+    "arr.csv": ("scenario", "replication", "month", "arr"),
+    "sweep_summary.csv": ("point", "kpi", "mean", "ci_low", "ci_high", "n"),
+    "sensitivity.csv": ("parameter", "kpi"),
+}
+_QUOTED = "=+-@\t\r'"
+
+
+def _unquote(cell: Any) -> Any:
+    """Undo :func:`sim.output.csv_safe`: a text cell written as ``'=x`` reads back as ``=x``."""
+    if isinstance(cell, str) and len(cell) > 1 and cell[0] == "'" and cell[1] in _QUOTED:
+        return cell[1:]
+    return cell
+
+
 def _csv(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise DamagedFolder(f"{path}: cannot be read ({_reason(exc)}); the results folder is damaged") from None
+    missing = [c for c in _COLUMNS.get(path.name, ()) if c not in df.columns]
+    if missing:
+        raise DamagedFolder(f"{path}: not a table orgsim wrote (no column {', '.join(missing)}); "
+                            "the results folder is damaged")
+    for c in df.columns:
+        if df[c].dtype == object:
+            df[c] = df[c].map(_unquote)
+    return df
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DamagedFolder(f"{path}: cannot be read ({_reason(exc)}); the results folder is damaged") from None
 
 
 def read_folder(folder: Path) -> ReportData:
-    """Read a results folder written by :func:`sim.output.write_results` (and friends)."""
+    """Read a results folder written by :func:`sim.output.write_results` (and friends).
+
+    Raises ``FileNotFoundError`` for a folder that holds no results and
+    :class:`DamagedFolder`, naming the file, for one whose files cannot be read back.
+    """
     folder = Path(folder)
     if not (folder / "summary.csv").is_file() and not (folder / "sweep_summary.csv").is_file():
         raise FileNotFoundError(f"{folder} is not a results folder: summary.csv is missing")
     manifest_path = folder / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
-    docs = [d for d in yaml.safe_load_all((folder / "scenario.yaml").read_text(encoding="utf-8")) if d]
+    try:
+        manifest = json.loads(_text(manifest_path)) if manifest_path.is_file() else {}
+    except ValueError as exc:
+        raise DamagedFolder(f"{manifest_path}: not valid JSON ({_reason(exc)}); the results folder is damaged") from None
+    if not isinstance(manifest, dict):
+        raise DamagedFolder(f"{manifest_path}: not a manifest orgsim wrote; the results folder is damaged")
+    scenario_path = folder / "scenario.yaml"
+    if not scenario_path.is_file():
+        raise DamagedFolder(f"{scenario_path}: missing; the results folder is damaged")
+    try:
+        docs = [d for d in yaml.safe_load_all(_text(scenario_path)) if d]
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise DamagedFolder(f"{scenario_path}: not valid YAML ({_reason(exc)}); the results folder is damaged") from None
+    if not all(isinstance(d, dict) and "name" in d for d in docs):
+        raise DamagedFolder(f"{scenario_path}: not the scenarios orgsim wrote; the results folder is damaged")
     scenarios = {str(d["name"]): d for d in docs}
     # A sweep has no single design to summarize: its table is sweep_summary.csv.
-    summary = (pd.read_csv(folder / "summary.csv") if (folder / "summary.csv").is_file()
-               else pd.DataFrame(columns=["scenario", "kpi", "mean", "ci_low", "ci_high", "n"]))
+    summary = _csv(folder / "summary.csv")
+    if summary is None:
+        summary = pd.DataFrame(columns=["scenario", "kpi", "mean", "ci_low", "ci_high", "n"])
     names = [str(n) for n in manifest.get("scenarios") or dict.fromkeys(summary.scenario)]
     empty = pd.DataFrame(columns=["scenario", "replication", "month", "value"])
     return ReportData(
@@ -136,13 +203,17 @@ def read_folder(folder: Path) -> ReportData:
         manifest=manifest,
         summary=summary,
         paired=_csv(folder / "paired.csv"),
-        funnel=_csv(folder / "funnel.csv") if (folder / "funnel.csv").is_file() else empty,
-        survival=_csv(folder / "survival.csv") if (folder / "survival.csv").is_file() else empty,
-        arr=_csv(folder / "arr.csv") if (folder / "arr.csv").is_file() else empty,
+        funnel=_or(_csv(folder / "funnel.csv"), empty),
+        survival=_or(_csv(folder / "survival.csv"), empty),
+        arr=_or(_csv(folder / "arr.csv"), empty),
         sweep=_csv(folder / "sweep_summary.csv"),
         sensitivity=_csv(folder / "sensitivity.csv"),
         folder=folder,
     )
+
+
+def _or(table: pd.DataFrame | None, default: pd.DataFrame) -> pd.DataFrame:
+    return default if table is None else table
 
 
 def from_results(results: Results) -> ReportData:
