@@ -10,6 +10,7 @@ the registry's minimum count the KPI is NaN and ``Measured.reasons`` says why.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -206,6 +207,10 @@ def _lifetime_terms(r: float, terms: float) -> float:
     lifetime in terms, truncated at K."""
     if abs(1.0 - r) < 1e-12:
         return terms
+    if r > 1.0 and terms * math.log(r) > 700.0:
+        # Expansion outgrowing churn over very many short terms: the sum overflows a float;
+        # no finite LTV describes that, so it is undefined (NaN) rather than infinite.
+        return float("nan")
     return float((1.0 - r ** terms) / (1.0 - r))
 
 

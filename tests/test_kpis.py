@@ -340,3 +340,11 @@ def test_lost_reason_members_behave_as_their_strings():
     assert {LostReason.no_decision: 1}.get("no_decision") == 1
     assert pd.Series(["no_decision", "x"]).isin([LostReason.no_decision]).tolist() == [True, False]
     assert np.isnan(NAN)
+
+
+def test_lifetime_sum_is_the_truncated_geometric_series():
+    from sim.metrics import _lifetime_terms
+
+    assert _lifetime_terms(0.5, 3) == pytest.approx(1 + 0.5 + 0.25)
+    assert _lifetime_terms(1.0, 7.5) == 7.5
+    assert math.isnan(_lifetime_terms(2.0, 5000))  # would overflow: no finite LTV
