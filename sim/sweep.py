@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -25,8 +26,8 @@ from .experiment import Progress
 from .plan import (
     Plan,
     ScenarioLike,
-    integer_keys,
     check_points,
+    integer_keys,
     override_text,
     plan_points,
     round_half_up,
@@ -65,7 +66,7 @@ class Vary:
 
 def _number(text: str, where: str) -> float:
     try:
-        value = yaml.safe_load(text)
+        value: float = yaml.safe_load(text)  # an int stays an int: 3 is shown as 3, not 3.0
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             value = float(text)
     except (ValueError, yaml.YAMLError, RecursionError):
@@ -157,14 +158,14 @@ def _range_values(v: Vary, integer: bool) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
-def grid_points(varies: Sequence[Vary], integer_keys: set[str] = frozenset()) -> list[dict[str, Any]]:
+def grid_points(varies: Sequence[Vary], integer_keys: AbstractSet[str] = frozenset()) -> list[dict[str, Any]]:
     """Every combination of the values, the first key varying slowest."""
     axes = [list(v.values) if not v.is_range else _range_values(v, v.key in integer_keys) for v in varies]
     return [dict(zip([v.key for v in varies], combo)) for combo in product(*axes)]
 
 
 def lhs_points(varies: Sequence[Vary], n: int, seed: int,
-               integer_keys: set[str] = frozenset()) -> list[dict[str, Any]]:
+               integer_keys: AbstractSet[str] = frozenset()) -> list[dict[str, Any]]:
     """``n`` Latin-hypercube points over the ranges, from the root seed's own stream.
 
     Integer keys are rounded; a range with a step is snapped to its grid; other values are
@@ -240,8 +241,8 @@ def plan_sweep(scenarios: ScenarioLike | Sequence[ScenarioLike], vary: Sequence[
 
     def points(base: Scenario) -> list[dict[str, Any]]:
         ints = integer_keys(base, [v.key for v in varies])
-        if lhs is None:
         check_points("sweep", grid_size(varies) if lhs is None else lhs, base, len(designs), reps, large)
+        if lhs is None:
             return grid_points(varies, ints)
         root = base.simulation.seed if seed is None else seed
         return lhs_points(varies, lhs, root, ints)
@@ -274,9 +275,9 @@ def sweep(scenarios: ScenarioLike | Sequence[ScenarioLike], vary: Sequence[str |
     checkpoint
         A folder to stream finished replications to; running again with the same folder
         resumes. Needed with ``events=True`` (the per-replication event logs go there).
-    """
     large
         Run even a sweep estimated beyond the size limits (``--yes-large``).
+    """
     plan = plan_sweep(scenarios, vary, lhs, reps, seed, overrides, events, large)
     runs, facts = run_plan(plan, checkpoint, jobs, executor, scheduler, progress)
     return sweep_results(plan, runs, {"jobs": jobs, "executor": executor, **facts})
