@@ -9,18 +9,24 @@ from __future__ import annotations
 import copy
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
+from . import kpis
 from .schema import Scenario
 
 __all__ = ["Problem", "ScenarioError", "load_scenario", "parse_set", "resolved_yaml"]
 
 Path_ = tuple[str | int, ...]
+#: A scenario as YAML data, and where each of its keys was written (file, line).
+Tree = dict[str, Any]
+Marks = dict[Path_, tuple[str, int | None]]
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class _TooLarge(Exception):
     pass
 
 
-def _marks(node: yaml.Node, source: str, path: Path_, out: dict[Path_, tuple[str, int]],
+def _marks(node: yaml.Node, source: str, path: Path_, out: Marks,
            duplicates: list[Problem]) -> None:
     if len(out) > MAX_NODES:  # aliases can expand a small file into billions of values
         raise _TooLarge
@@ -80,7 +86,7 @@ def _marks(node: yaml.Node, source: str, path: Path_, out: dict[Path_, tuple[str
             _marks(item, source, path + (i,), out, duplicates)
 
 
-def _read_yaml(path: Path, found: list[Problem]) -> tuple[dict[str, Any], dict[Path_, tuple[str, int]]]:
+def _read_yaml(path: Path, found: list[Problem]) -> tuple[Tree, Marks]:
     """The file's data and line marks; problems that do not stop the reading go to ``found``."""
     source = str(path)
     try:
@@ -94,7 +100,7 @@ def _read_yaml(path: Path, found: list[Problem]) -> tuple[dict[str, Any], dict[P
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(source, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
     node = None
-    marks: dict[Path_, tuple[str, int]] = {}
+    marks: Marks = {}
     duplicates: list[Problem] = []
     try:
         # One parse: the node tree gives the line marks, then the data is built from it.
@@ -147,7 +153,7 @@ def _longest_scalar_line(node: yaml.Node | None) -> int | None:
     return best[1]
 
 
-def _merge(base: dict, over: dict) -> dict:
+def _merge(base: Tree, over: Tree) -> Tree:
     """Deep-merge ``over`` into a copy of ``base``: mappings merge, everything else replaces."""
     out = copy.deepcopy(base)
     for key, value in over.items():
@@ -160,7 +166,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 def _load_tree(path: Path, chain: tuple[Path, ...],
-               found: list[Problem]) -> tuple[dict, dict[Path_, tuple[str, int]]]:
+               found: list[Problem]) -> tuple[Tree, Marks]:
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in chain + (resolved,))
@@ -221,7 +227,7 @@ def parse_set(assignment: str) -> tuple[list[str], Any]:
 _NAMED = {("roles",), ("market", "segments"), ("market", "channels"), ("market", "activities"), ("calendars",)}
 
 
-def _apply_set(data: dict, parts: list[str], value: Any, marks: dict, assignment: str) -> None:
+def _apply_set(data: Tree, parts: list[str], value: Any, marks: Marks, assignment: str) -> None:
     node = data
     source = _set_label(assignment)
     for i, part in enumerate(parts[:-1]):
@@ -271,7 +277,7 @@ _TOP_KEYS = frozenset(Scenario.model_fields)
 _DIST_TAGS = {"constant", "exponential", "lognormal", "gamma", "triangular", "uniform", "beta", "empirical"}
 
 
-def _locate(loc: Path_, marks: dict, default: str) -> tuple[str, int | None]:
+def _locate(loc: Path_, marks: Marks, default: str) -> tuple[str, int | None]:
     probe = tuple(loc)
     while True:
         if probe in marks:
@@ -281,17 +287,24 @@ def _locate(loc: Path_, marks: dict, default: str) -> tuple[str, int | None]:
         probe = probe[:-1]
 
 
-def _clean_loc(loc: tuple, data: dict) -> Path_:
+def _child(node: Any, part: str | int) -> tuple[bool, Any]:
+    """``(True, node[part])`` where ``node`` holds ``part`` (a mapping's key, a list's index)."""
+    if isinstance(node, dict) and part in node:
+        return True, node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return True, node[part]
+    return False, None
+
+
+def _clean_loc(loc: tuple[str | int, ...], data: Tree) -> Path_:
     """Drop the tags pydantic adds for unions (e.g. the distribution's name)."""
     out: list[str | int] = []
     node: Any = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
+        found, child = _child(node, part)
+        if found:
             out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            out.append(part)
-            node = node[part]
+            node = child
         elif isinstance(part, str) and (part in _DIST_TAGS or "[" in part or part in ("str", "float", "int")):
             continue
         else:
@@ -300,7 +313,7 @@ def _clean_loc(loc: tuple, data: dict) -> Path_:
     return tuple(out)
 
 
-def _message(err: dict) -> str:
+def _message(err: ErrorDetails) -> str:
     kind = err["type"]
     key = str(err["loc"][-1]) if err["loc"] else ""
     if kind == "extra_forbidden":
@@ -310,7 +323,7 @@ def _message(err: dict) -> str:
         return f"unknown key{hint}"
     if kind == "missing":
         return "required key is missing"
-    msg = err["msg"].replace("Value error, ", "")
+    msg = str(err["msg"]).replace("Value error, ", "")
     if "input" in err and not isinstance(err["input"], (dict, list)):
         got = repr(err["input"])
         if got not in msg:
@@ -333,8 +346,8 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
             mix = sum(ch.segment_mix.values())
             if abs(mix - 1) > 1e-6:
                 out.append((("market", "channels", cname, "segment_mix"), f"must sum to 1 (sums to {mix:g})"))
-    for sname, seg in m.segments.items():
-        for act in seg.stage_conversion:
+    for sname, segment in m.segments.items():
+        for act in segment.stage_conversion:
             if act not in m.activities:
                 out.append((("market", "segments", sname, "stage_conversion", act), _unknown("activity", act, m.activities)))
     out += _structure(scn)
@@ -378,19 +391,19 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
         for seg in m.outbound.segment_mix:
             if seg not in m.segments:
                 out.append((("market", "outbound", "segment_mix", seg), _unknown("segment", seg, m.segments)))
-    for rname, role in scn.roles.items():
-        if role.calendar != "always" and role.calendar not in scn.calendars:
-            out.append((("roles", rname, "calendar"), _unknown("calendar", role.calendar, [*scn.calendars, "always"])))
-        if role.headcount and role.teams > role.headcount:
-            out.append((("roles", rname, "teams"), f"expected teams <= headcount ({role.headcount})"))
+    for rname, spec in scn.roles.items():
+        if spec.calendar != "always" and spec.calendar not in scn.calendars:
+            out.append((("roles", rname, "calendar"), _unknown("calendar", spec.calendar, [*scn.calendars, "always"])))
+        if spec.headcount and spec.teams > spec.headcount:
+            out.append((("roles", rname, "teams"), f"expected teams <= headcount ({spec.headcount})"))
     # Every way a role receives work, in one place: a role with headcount 0 must receive
     # none (sim/org.py refuses work for an empty queue rather than invent a person).
     used = m.journey.acquisition + m.journey.retention
     nurture = [a for a, act in m.activities.items() if act.kind == "nurture" and a in scn.routing]
     ways: dict[str, str] = {}
     for act in [*used, *nurture]:
-        route = scn.routing.get(act)
-        for r in [route] if isinstance(route, str) else (route or {}).values():
+        routed = scn.routing.get(act)
+        for r in [routed] if isinstance(routed, str) else (routed or {}).values():
             ways.setdefault(r, "does journey work" if act in used else f"does the nurture touch {act!r}")
     for act, r in scn.assists.items():
         if act in used:
@@ -446,6 +459,8 @@ def _structure(scn: Scenario) -> list[tuple[Path_, str]]:
             if not _NAME.fullmatch(name):
                 out.append((where + (name,), f"name {name!r} is not allowed: use letters, digits, '_' and '-', "
                                              "starting with a letter (names are parts of --set keys and columns)"))
+    if kpis.get(scn.north_star) is None:
+        out.append((("north_star",), _unknown("KPI", scn.north_star, [k.name for k in kpis.KPIS if not k.family])))
     if any(ord(c) < 32 or ord(c) == 127 for c in scn.name):
         out.append((("name",), "a design name may not hold control characters"))
     return out
@@ -464,7 +479,7 @@ _PASSES = 8
 Sets = list[tuple[Path_, str]]
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Load, merge (``extends:``), override (``--set``) and validate one scenario file.
 
     Every problem that can be found without the others being fixed is reported at once:
@@ -496,7 +511,7 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     return scn
 
 
-def _validate(data: dict, marks: dict, default: str, sets: Sets) -> tuple[Scenario | None, list[Problem]]:
+def _validate(data: Tree, marks: Marks, default: str, sets: Sets) -> tuple[Scenario | None, list[Problem]]:
     """The scenario and every problem found in ``data``, looking past the first ones.
 
     A value with a problem is replaced by a stand-in (its default, or the first simple value
@@ -547,15 +562,12 @@ def _under_any(loc: Path_, prefixes: list[Path_]) -> bool:
 _STAND_INS: tuple[Any, ...] = (KeyError, {}, 1, 0, 1.0, 0.5, "x", [], None)
 
 
-def _stand_in(tree: dict, loc: Path_, first: int) -> int | None:
+def _stand_in(tree: Tree, loc: Path_, first: int) -> int | None:
     """Put a stand-in at ``loc``, from the ``first``-th on; the next one to try, or None."""
     node: Any = tree
     for part in loc[:-1]:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
+        found, node = _child(node, part)
+        if not found:
             return None
     if not loc:
         return None
@@ -579,7 +591,7 @@ def _stand_in(tree: dict, loc: Path_, first: int) -> int | None:
     return None
 
 
-def _problem(loc: Path_, message: str, marks: dict, default: str, sets: Sets) -> Problem:
+def _problem(loc: Path_, message: str, marks: Marks, default: str, sets: Sets) -> Problem:
     """A problem at ``loc``, blamed on the ``--set`` argument that touched it, if any."""
     where = ".".join(str(p) for p in loc)
     for key, argument in reversed(sets):
@@ -595,7 +607,7 @@ def _problem(loc: Path_, message: str, marks: dict, default: str, sets: Sets) ->
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
-    seen: set[tuple] = set()
+    seen: set[tuple[str, int | None, str, str]] = set()
     out = []
     for p in problems:
         key = (p.source, p.line, p.path, p.message)
