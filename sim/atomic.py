@@ -49,7 +49,7 @@ def write_with(target: Path, write: Callable[[Path], None]) -> Path:
     return target
 
 
-def write_file(target: Path, fill: Callable[[IO[str]], None], encoding: str = "utf-8") -> Path:
+def write_file(target: Path, fill: Callable[[IO[str]], object], encoding: str = "utf-8") -> Path:
     """Write text through ``fill(handle)`` atomically (see :func:`write_with`)."""
     def write(tmp: Path) -> None:
         with tmp.open("w", encoding=encoding, newline="") as fh:
