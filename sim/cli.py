@@ -448,8 +448,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .scenario import ScenarioError
 
     out = getattr(args, "out", None)
-    if out is not None and out.exists() and not out.is_dir():
-        print(f"orgsim: --out {out}: exists and is not a folder", file=sys.stderr)
+    try:
+        if out is not None and out.exists() and not out.is_dir():
+            print(f"orgsim: --out {out}: exists and is not a folder", file=sys.stderr)
+            return 2
+    except OSError as exc:  # e.g. a name too long for the filesystem
+        print(f"orgsim: --out {out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     try:
         _check_inputs(args)

@@ -8,13 +8,22 @@ and seed, and results are assembled by key, not in the order they come back.
 ``open_executor`` is a context manager. Leaving it normally waits for the workers; leaving
 it by an exception (a Ctrl-C, a SIGTERM turned into ``KeyboardInterrupt``, a failed
 replication) stops them at once, mid-replication, so an interrupt is prompt.
+
+A local worker also stops when its parent is gone, even killed with SIGKILL (which no
+handler sees): Linux is asked to signal it then (``PR_SET_PDEATHSIG``), and a watchdog
+thread checks ``os.getppid()`` every second everywhere else.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -45,10 +54,32 @@ class Pool:
     description: str
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int | None = None) -> None:
     # The parent handles Ctrl-C and SIGTERM and stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if parent is not None:
+        _follow(parent)
+
+
+#: prctl(2) option: the signal this process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _follow(parent: int) -> None:
+    """End this worker when ``parent`` is no longer its parent (killed, even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # no prctl: the watchdog still runs
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before we asked
+        os._exit(1)
+    threading.Thread(target=_watch, args=(parent,), name="orgsim-parent-watchdog", daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 @contextmanager
@@ -82,7 +113,7 @@ def open_executor(kind: str = "local", jobs: int | None = None,
 
 @contextmanager
 def _local(jobs: int) -> Iterator[Pool]:
-    executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
     try:
         yield Pool(executor, jobs, f"{jobs} local worker processes")
     except BaseException:

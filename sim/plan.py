@@ -15,6 +15,7 @@ uninterrupted one, on any executor.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .atomic import write_text, write_with
 from .experiment import Interrupted, Outcome, Progress, Task, TooBigError, check_size, estimate, execute, too_large
 from .scenario import Problem, ScenarioError, load_scenario
 from .schema import Scenario
@@ -277,22 +279,57 @@ def _json_number(x: Any) -> Any:
     return float(x)
 
 
-def _read_checkpoint(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """Complete records and the length in bytes of the good part (a torn last line is not)."""
+def _damaged(path: Path, what: str) -> ScenarioError:
+    return ScenarioError([Problem(str(path), None, "", f"{what}: the checkpoint is damaged; "
+                                                       f"delete {path.parent} to start again")])
+
+
+def _is_record(r: Any) -> bool:
+    return (isinstance(r, dict) and _is_int(r.get("point")) and isinstance(r.get("scenario"), str)
+            and _is_int(r.get("replication")) and isinstance(r.get("kpis"), dict) and "seed" in r)
+
+
+def _read_checkpoint(path: Path, plan: Plan | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Complete records and the length in bytes of the good part.
+
+    A torn last line (a run killed while appending it) is not part of it. Any other line
+    that is not a replication of ``plan`` means the file was damaged: an error naming it.
+    """
     records: list[dict[str, Any]] = []
     good = 0
     if not path.is_file():
         return records, good
+    names = set(plan.names) if plan is not None else None
     with path.open("rb") as f:
-        for line in f:
+        for n, line in enumerate(f, 1):
             if not line.endswith(b"\n"):
                 break
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except ValueError:
-                break
+                raise _damaged(path, f"line {n} is not JSON") from None
+            if not _is_record(record) or (plan is not None and not (
+                    0 <= record["point"] < len(plan.points) and record["scenario"] in (names or ())
+                    and 0 <= record["replication"] < plan.reps)):
+                raise _damaged(path, f"line {n} is not a replication of this plan")
+            records.append(record)
             good += len(line)
     return records, good
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold the checkpoint folder for this run: a second run on it is refused, not raced."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ScenarioError([Problem("--resume", None, "", f"{folder} is in use by another orgsim run: "
+                                         "wait for it to finish (or stop it), then resume")]) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _open_checkpoint(folder: Path, plan: Plan) -> list[dict[str, Any]]:
@@ -301,7 +338,12 @@ def _open_checkpoint(folder: Path, plan: Plan) -> list[dict[str, Any]]:
     plan_file = folder / _PLAN_FILE
     digest = plan.digest()
     if plan_file.is_file():
-        stored = json.loads(plan_file.read_text(encoding="utf-8"))
+        try:
+            stored = json.loads(plan_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _damaged(plan_file, f"cannot be read ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+        if not isinstance(stored, dict):
+            raise _damaged(plan_file, "not a plan orgsim wrote")
         if stored.get("digest") != digest:
             mine = plan.describe()
             differs = [k for k in mine if stored.get(k) != json.loads(json.dumps(mine[k], default=str))]
@@ -310,8 +352,8 @@ def _open_checkpoint(folder: Path, plan: Plan) -> list[dict[str, Any]]:
                                          f"{stored.get('kind', 'run')} (it differs in: {what})")])
     else:
         doc = {"digest": digest, **plan.describe()}
-        plan_file.write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
-    records, good = _read_checkpoint(folder / CHECKPOINT_FILE)
+        write_text(plan_file, json.dumps(doc, indent=2, default=str))
+    records, good = _read_checkpoint(folder / CHECKPOINT_FILE, plan)
     if (folder / CHECKPOINT_FILE).is_file():
         os.truncate(folder / CHECKPOINT_FILE, good)
     return records
@@ -336,6 +378,13 @@ def run_plan(plan: Plan, checkpoint: str | Path | None = None, jobs: int | None 
             except Interrupted as exc:
                 raise Interrupted(exc.done, exc.total) from None
     folder = Path(checkpoint)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder):
+        return _run_locked(plan, folder, jobs, executor, scheduler, progress)
+
+
+def _run_locked(plan: Plan, folder: Path, jobs: int | None, executor: str, scheduler: str | None,
+                progress: Progress | None) -> tuple[pd.DataFrame, dict[str, Any]]:
     done = _open_checkpoint(folder, plan)
     finished = {(r["point"], r["scenario"], r["replication"]) for r in done}
     names = plan.names
@@ -360,7 +409,7 @@ def run_plan(plan: Plan, checkpoint: str | Path | None = None, jobs: int | None 
         except Interrupted as exc:
             raise Interrupted(exc.done, exc.total, str(folder)) from None
     elapsed = time.perf_counter() - started
-    records, _ = _read_checkpoint(folder / CHECKPOINT_FILE)
+    records, _ = _read_checkpoint(folder / CHECKPOINT_FILE, plan)
     facts = {"simulate_seconds": round(elapsed, 3), "resumed_replications": len(done),
              "checkpoint": str(folder)}
     return _runs_table(plan, records), facts
@@ -372,10 +421,7 @@ def event_file_name(scenario: str, point: int, replication: int) -> str:
 
 
 def _write_events(folder: Path, scenario: str, point: int, replication: int, events: pd.DataFrame) -> None:
-    final = folder / event_file_name(scenario, point, replication)
-    tmp = final.with_suffix(".csv.tmp")
-    events.to_csv(tmp, index=False)
-    os.replace(tmp, final)
+    write_with(folder / event_file_name(scenario, point, replication), lambda tmp: events.to_csv(tmp, index=False))
 
 
 def _runs_table(plan: Plan, records: list[dict[str, Any]]) -> pd.DataFrame:
