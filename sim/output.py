@@ -219,13 +219,18 @@ def _neutralise(cell: Any) -> Any:
     return cell
 
 
+def _is_text(column: pd.Series) -> bool:
+    """Text (or mixed) columns: pandas 3 gives text its own dtype, older versions ``object``."""
+    return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+
+
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with text cells that a spreadsheet would run as a formula prefixed by ``'``.
 
     Only text columns are touched: numbers (negative ones too) stay numbers. The reader
     (:mod:`sim.report.folder`) removes the prefix, so names read back as they were.
     """
-    text = [c for c in df.columns if df[c].dtype == object]
+    text = [c for c in df.columns if _is_text(df[c])]
     if not text:
         return df
     out = df.copy()

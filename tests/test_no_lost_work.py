@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_faults import _alive, _children
 
 import sim.api
 import sim.output
@@ -152,25 +153,6 @@ def test_concurrent_writes_of_results_all_arrive(tmp_path):
 
 
 # ------------------------------------------------------------------------- killed runs
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find worker processes")

@@ -148,7 +148,7 @@ def _csv(path: Path) -> pd.DataFrame | None:
         raise DamagedFolder(f"{path}: not a table orgsim wrote (no column {', '.join(missing)}); "
                             "the results folder is damaged")
     for c in df.columns:
-        if df[c].dtype == object:
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype):
             df[c] = df[c].map(_unquote)
     return df
 
