@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NamedTuple
 
 import simpy
 
@@ -13,13 +14,31 @@ from .events import EventLog
 from .market import ENDOGENOUS_ID_BASE, Buyer, MarketPlan, endogenous_buyer
 from .org import RoleQueue
 from .schema import Scenario
-from .streams import Bulk, Streams
+from .streams import Streams, derive_key
 
-__all__ = ["JourneyContext", "Step"]
+__all__ = ["Decision", "JourneyContext", "Step", "TERMS", "ENDOGENOUS", "REFERRAL", "OUTBOUND"]
+
+#: Purposes of keyed draws (Streams.keyed): a customer's draws (in blocks of contract terms),
+#: and the attributes and journey draws of a buyer the organization created.
+TERMS, ENDOGENOUS = 2, 3
+#: How an organization-created buyer came about, in its derived key (sim.streams.derive_key).
+REFERRAL, OUTBOUND = 1, 2
 
 
-def _uniforms(rng: Any, n: int) -> Any:
-    return rng.random(n)
+class Decision(NamedTuple):
+    """One random decision as the model made it (kept when ``JourneyContext.decisions`` is a
+    list, for ``orgsim trace``): it came out ``outcome`` because ``draw < probability``.
+    ``detail``: the neglected check-ins of the term at a renewal's churn, the referred buyer's id
+    at a referral."""
+
+    time: float
+    buyer: int
+    decision: str
+    activity: str
+    probability: float
+    draw: float
+    outcome: bool
+    detail: float = float("nan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +65,6 @@ class JourneyContext:
     roles: dict[str, RoleQueue]
     log: EventLog
     streams: Streams
-    uniform: Bulk
-    recurring_work: dict[str, Bulk]
-    ttv: dict[str, Bulk]
     nurture: str | None
     buyer_hours: WorkCalendar
     threshold_shift: float
@@ -63,15 +79,16 @@ class JourneyContext:
     steps: tuple[Step, ...] = ()
     #: Retention activity kind -> activity name.
     retention_kinds: dict[str, str] = field(default_factory=dict)
+    #: Every random decision made after signature and in trials, when a list (see Decision).
+    decisions: list[Decision] | None = None
+    #: Meetings booked so far by each prospecting role (keys their buyers).
+    booked: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, env: simpy.Environment, scn: Scenario, plan: MarketPlan,
               roles: dict[str, RoleQueue], log: EventLog, streams: Streams) -> "JourneyContext":
         m = scn.market
-        recurring = list(m.journey.retention) + [a for a, act in m.activities.items() if act.kind == "nurture"]
-        work = {a: streams.bulk(f"work.{a}", m.activities[a].work.sample) for a in recurring}
         nurture = next((a for a, act in m.activities.items() if act.kind == "nurture" and a in scn.routing), None)
-        ttv = {s: streams.bulk(f"life.ttv.{s}", seg.time_to_value.sample) for s, seg in m.segments.items()}
         eff = m.effects
         shift = eff.team_targets_threshold_shift if scn.kpi_alignment == "team_targets" else eff.north_star_threshold_shift
         steps = tuple(
@@ -79,18 +96,36 @@ class JourneyContext:
                  scn.assists.get(name))
             for j, name in enumerate(m.journey.acquisition)
         )
-        kinds = {m.activities[a].kind: a for a in m.journey.retention}
-        return cls(env, scn, plan, roles, log, streams, streams.bulk("life.uniform", _uniforms), work, ttv,
-                   nurture, build_calendar(m.buyer_hours), shift, steps=steps, retention_kinds=kinds)
+        kinds: dict[str, str] = {m.activities[a].kind: a for a in m.journey.retention}
+        return cls(env, scn, plan, roles, log, streams, nurture, build_calendar(m.buyer_hours), shift,
+                   steps=steps, retention_kinds=kinds)
 
     def role_for(self, activity: str, b: Buyer) -> RoleQueue:
         """The role routed to ``activity`` for this buyer (routing may depend on the segment)."""
         route = self.scn.routing[activity]
         return self.roles[route if isinstance(route, str) else route[b.segment]]
 
-    def new_buyer(self, channel: str, segment_mix: dict[str, float] | None) -> Buyer:
-        """A buyer the organization brought in itself, arriving now."""
-        b = endogenous_buyer(self.scn, self.streams.rng(f"market.{channel}"), self.plan, self.env.now,
-                             channel, segment_mix, ENDOGENOUS_ID_BASE + len(self.created))
+    def new_buyer(self, channel: str, segment_mix: dict[str, float] | None, key: int) -> Buyer:
+        """A buyer the organization brought in itself, arriving now.
+
+        Its draws are keyed by ``key`` (who created it and when, see sim.streams.derive_key),
+        so it is the same buyer in every design that creates it; its id numbers the buyers
+        this run created, in order.
+        """
+        b = endogenous_buyer(self.scn, self.streams.keyed(key, ENDOGENOUS), self.plan, self.env.now,
+                             channel, segment_mix, ENDOGENOUS_ID_BASE + len(self.created), key)
         self.created.append(b)
         return b
+
+    def outbound_key(self, role: str) -> int:
+        """The key of the next meeting ``role`` books: (role, its n-th booking), so the same
+        role booking its n-th meeting meets the same buyer in every design."""
+        n = self.booked.get(role, 0)
+        self.booked[role] = n + 1
+        return derive_key(OUTBOUND, zlib.crc32(role.encode("utf-8")), n)
+
+    def decide(self, b: Buyer, decision: str, activity: str, probability: float, draw: float,
+               outcome: bool, detail: float = float("nan")) -> None:
+        """Note a decision for the trace (nothing unless ``decisions`` is a list)."""
+        if self.decisions is not None:
+            self.decisions.append(Decision(self.env.now, b.id, decision, activity, probability, draw, outcome, detail))

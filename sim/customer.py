@@ -1,9 +1,18 @@
 """Customer life after signature: onboarding, check-ins, renewals with churn risk,
 expansion, referrals and community.
 
-A customer is *at risk* when onboarding missed its target, a check-in in the current
-term waited past its SLA, or context was lost on the account. At-risk customers churn more
-(``effects``), expand and refer less (``market.referrals.unhealthy_factor``).
+A customer is *at risk* in a contract term when, in that term, a check-in waited past its
+SLA or context was lost on the account, or (in the first term) onboarding missed its
+target; a good term recovers. At-risk customers expand less
+(``effects.expansion_at_risk_factor``) and refer less (``market.referrals.unhealthy_factor``);
+churn has its own multipliers (:func:`churn_probability`).
+
+Every draw a customer meets is keyed by the customer and its purpose, and by the
+occurrence where it repeats (the k-th renewal's churn draw, the i-th check-in of term k,
+the expansion and the referral at renewal k), never by the order of events
+(:meth:`sim.streams.Streams.keyed`): a customer won in two designs meets the same draws in
+both. The draws of ``TERMS_PER_BLOCK`` terms are drawn together, in bulk, when the first
+of them starts.
 """
 
 from __future__ import annotations
@@ -11,12 +20,81 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from .context import JourneyContext
+from .context import REFERRAL, TERMS, JourneyContext
 from .handoff import context_factor, handoff, new_performer
 from .market import Buyer
 from .schema import Segment
+from .streams import derive_key
 
-__all__ = ["customer_life", "churn_probability"]
+__all__ = ["customer_life", "churn_probability", "start_life", "Life", "TERMS_PER_BLOCK"]
+
+#: Contract terms whose draws are drawn together (one keyed generator per block).
+TERMS_PER_BLOCK = 4
+# The uniforms of one term, by column.
+CHURN, REFER, EXPAND, EXPANSION_KEPT, RENEWAL_HANDOFF, EXPANSION_HANDOFF = 0, 1, 2, 3, 4, 6
+_N_UNIFORMS = 8  # the two handoffs take two columns each (lead dropped, context lost)
+
+
+class Life:
+    """A customer's keyed draws: the once-only ones, then per contract term ``k`` (from 1,
+    at index ``k - 1``) its uniforms (see the column constants), the work of its renewal, of
+    an expansion, and of each of its check-ins. Terms are drawn a block at a time."""
+
+    __slots__ = ("community_u", "onboarding_work", "ttv", "losses_at_signature", "u", "renewal_work",
+                 "expansion_work", "checkin_work")
+
+    def __init__(self) -> None:
+        self.community_u = self.onboarding_work = self.ttv = 0.0
+        self.losses_at_signature = 0
+        self.u: list[list[float]] = []
+        self.renewal_work: list[float] = []
+        self.expansion_work: list[float] = []
+        self.checkin_work: list[list[float]] = []
+
+
+def _checkins_per_term(ctx: JourneyContext, seg: Segment) -> int:
+    """Check-in work columns per term: at least as many check-ins as a term can hold."""
+    return int(seg.contract_term // ctx.scn.market.journey.checkin_interval) + 1
+
+
+def _draw_block(ctx: JourneyContext, b: Buyer, life: Life, seg: Segment) -> None:
+    """The draws of the next ``TERMS_PER_BLOCK`` terms (the first block also holds the
+    once-only draws), in bulk, in a fixed order: what the market defines, whatever the design
+    uses, so that the same customer gets the same numbers in every design."""
+    m, kinds, n = ctx.scn.market, ctx.retention_kinds, TERMS_PER_BLOCK
+    block = len(life.u) // n
+    rng = ctx.streams.keyed(b.key, TERMS, block)
+    first = block == 0
+    u = rng.random(first + n * _N_UNIFORMS).tolist()
+    if first:
+        life.community_u = u[0]
+        life.ttv = float(seg.time_to_value.sample(rng, 1)[0])
+
+    def work(kind: str, size: int) -> list[float]:
+        name = kinds.get(kind)
+        if name is None:
+            return [0.0] * size
+        values: list[float] = (m.activities[name].work.sample(rng, size) * seg.work_scale).tolist()
+        return values
+
+    if first:
+        life.onboarding_work = work("onboarding", 1)[0]
+    life.u += [u[first + i * _N_UNIFORMS:first + (i + 1) * _N_UNIFORMS] for i in range(n)]
+    life.renewal_work += work("renewal", n)
+    life.expansion_work += work("expansion", n)
+    per = _checkins_per_term(ctx, seg)
+    checkins = work("checkin", n * per)
+    life.checkin_work += [checkins[i * per:(i + 1) * per] for i in range(n)]
+
+
+def start_life(ctx: JourneyContext, b: Buyer) -> None:
+    """A buyer signs: draw the first block of its customer draws and decide community membership."""
+    life = b.life = Life()
+    life.losses_at_signature = b.context_losses
+    _draw_block(ctx, b, life, ctx.scn.market.segments[b.segment])
+    p = ctx.scn.community_participation
+    b.community = life.community_u < p
+    ctx.decide(b, "community", "", p, life.community_u, b.community)
 
 
 def churn_probability(ctx: JourneyContext, b: Buyer, seg: Segment, neglected: int) -> float:
@@ -29,7 +107,7 @@ def churn_probability(ctx: JourneyContext, b: Buyer, seg: Segment, neglected: in
     p *= 1.0 + eff.neglect_churn_uplift * neglected
     if b.community:
         p *= eff.community_churn_factor
-    return min(p, 1.0)
+    return float(min(p, 1.0))
 
 
 def _slot(ctx: JourneyContext, activity: str) -> int:
@@ -45,48 +123,62 @@ def _assist(ctx: JourneyContext, b: Buyer, name: str, work: float) -> Generator[
         yield from role.perform(b, name, work, ctx.log, new_performer(b, role))
 
 
-def _onboard(ctx: JourneyContext, b: Buyer, seg: Segment, name: str) -> Generator[Any, Any, None]:
+def _onboard(ctx: JourneyContext, b: Buyer, life: Life, name: str) -> Generator[Any, Any, None]:
     role = ctx.role_for(name, b)
     pickup = new_performer(b, role)
-    handoff(ctx, b, role, name, _slot(ctx, name))
-    work = next(ctx.recurring_work[name]) * seg.work_scale
+    handoff(ctx, b, role, name, b.u, _slot(ctx, name))
+    work = life.onboarding_work
     yield from role.perform(b, name, work, ctx.log, pickup)
     yield from _assist(ctx, b, name, work)
-    yield ctx.env.timeout(next(ctx.ttv[b.segment]))
+    yield ctx.env.timeout(life.ttv)
 
 
-def _refer(ctx: JourneyContext, b: Buyer) -> None:
-    """A retained customer may bring a new buyer, who researches less and fits better."""
+def _refer(ctx: JourneyContext, b: Buyer, k: int, u: list[float]) -> None:
+    """A retained customer may bring a new buyer, who researches less and fits better.
+
+    The referred buyer is keyed by (this customer, renewal ``k``): the same person in every
+    design where this customer renews for the k-th time and refers.
+    """
     ref = ctx.scn.market.referrals
     p = ref.probability_per_renewal
     if b.at_risk:
         p *= ref.unhealthy_factor
     if b.community:
         p *= ctx.scn.market.effects.community_referral_factor
-    if next(ctx.uniform) < p:
-        new = ctx.new_buyer("referral", None)
-        new.research_time *= ref.research_factor
-        new.fit = min(1.0, max(0.0, new.fit + ref.fit_bonus))
-        ctx.admit(new)
+    if u[REFER] >= p:
+        ctx.decide(b, "refer", "", p, u[REFER], False)
+        return
+    new = ctx.new_buyer("referral", None, derive_key(b.key, REFERRAL, k))
+    new.research_time *= ref.research_factor
+    new.fit = min(1.0, max(0.0, new.fit + ref.fit_bonus))
+    ctx.decide(b, "refer", "", p, u[REFER], True, new.id)  # detail: the referred buyer's id
+    ctx.admit(new)
 
 
 def _expand(ctx: JourneyContext, b: Buyer, seg: Segment, name: str | None,
-            renewer: str) -> Generator[Any, Any, None]:
+            renewer: str, life: Life, k: int) -> Generator[Any, Any, None]:
     """An expansion opportunity at renewal, worked by the role routed to ``name`` if any."""
-    p = seg.expansion_probability * (ctx.scn.market.referrals.unhealthy_factor if b.at_risk else 1.0)
-    if next(ctx.uniform) >= p:
+    factor = ctx.scn.market.effects.expansion_at_risk_factor if b.at_risk else 1.0
+    p = seg.expansion_probability * factor
+    u = life.u[k - 1]
+    ctx.decide(b, "expansion_opportunity", name or "", p, u[EXPAND], u[EXPAND] < p)
+    if u[EXPAND] >= p:
         return
     role_name = renewer
     if name is not None:
         role = ctx.role_for(name, b)
         role_name = role.name
         pickup = new_performer(b, role)
-        handoff(ctx, b, role, name, _slot(ctx, name))
-        work = next(ctx.recurring_work[name]) * seg.work_scale
+        handoff(ctx, b, role, name, u, EXPANSION_HANDOFF)
+        work = life.expansion_work[k - 1]
         yield from role.perform(b, name, work, ctx.log, pickup)
         yield from _assist(ctx, b, name, work)
-        if next(ctx.uniform) >= context_factor(ctx, b):
-            return  # the opportunity was lost with the context
+        if b.context_lost:
+            keep = context_factor(ctx, b)
+            kept = u[EXPANSION_KEPT] < keep
+            ctx.decide(b, "expansion_kept", name, keep, u[EXPANSION_KEPT], kept)
+            if not kept:
+                return  # the opportunity was lost with the context
     added = b.arr * seg.expansion_uplift
     b.arr += added
     ctx.log.record(ctx.env.now, b.id, "expanded", role_name, name or "", added)
@@ -97,8 +189,9 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
     env, log, m = ctx.env, ctx.log, ctx.scn.market
     seg = m.segments[b.segment]
     kinds = ctx.retention_kinds
+    life: Life = b.life
     if "onboarding" in kinds:
-        yield from _onboard(ctx, b, seg, kinds["onboarding"])
+        yield from _onboard(ctx, b, life, kinds["onboarding"])
         b.ttv = env.now - b.won_at
         b.ttv_missed = b.ttv > seg.ttv_target
         log.record(env.now, b.id, "onboarded", "", kinds["onboarding"], b.ttv)
@@ -106,36 +199,48 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
     if renewal is None:
         return
     checkin = kinds.get("checkin")
-    term = seg.contract_term
+    term_length = seg.contract_term
     k = 1
+    # Context losses counted before this term's health (the first term counts from signature).
+    losses_before = life.losses_at_signature
     while True:
-        renew_at = b.won_at + k * term
+        if len(life.u) < k:
+            _draw_block(ctx, b, life, seg)
+        u = life.u[k - 1]
+        renew_at = b.won_at + k * term_length
         neglected = 0
         if checkin is not None:
             interval = m.journey.checkin_interval
-            due = b.won_at + (k - 1) * term + interval
+            due = b.won_at + (k - 1) * term_length + interval
+            i = 0
             while due < renew_at:
                 if due > env.now:
                     yield env.timeout(due - env.now)
                 role = ctx.role_for(checkin, b)
-                started = yield from role.perform(b, checkin, next(ctx.recurring_work[checkin]) * seg.work_scale, log)
-                if started - due > m.journey.checkin_sla:
+                started = yield from role.perform(b, checkin, life.checkin_work[k - 1][i], log)
+                if started is not None and started - due > m.journey.checkin_sla:  # no deadline: never None
                     neglected += 1
                 due += interval
-        b.at_risk = b.ttv_missed or neglected > 0 or b.context_losses > 0
+                i += 1
+        # Health this term: a good term recovers.
+        b.at_risk = (k == 1 and b.ttv_missed) or neglected > 0 or b.context_losses > losses_before
+        losses_before = b.context_losses
         if renew_at > env.now:
             yield env.timeout(renew_at - env.now)
         role = ctx.role_for(renewal, b)
         # A renewal is never dropped at a handoff; a context loss there still adds churn risk.
         pickup = new_performer(b, role)
-        handoff(ctx, b, role, renewal, _slot(ctx, renewal))
-        yield from role.perform(b, renewal, next(ctx.recurring_work[renewal]) * seg.work_scale, log, pickup)
-        if next(ctx.uniform) < churn_probability(ctx, b, seg, neglected):
+        handoff(ctx, b, role, renewal, u, RENEWAL_HANDOFF)
+        yield from role.perform(b, renewal, life.renewal_work[k - 1], log, pickup)
+        p = churn_probability(ctx, b, seg, neglected)
+        churned = u[CHURN] < p
+        ctx.decide(b, "churn", renewal, p, u[CHURN], churned, neglected)
+        if churned:
             b.state = "churned"
             b.churned_at = env.now
             log.record(env.now, b.id, "churned", role.name, renewal, b.arr)
             return
         log.record(env.now, b.id, "renewed", role.name, renewal, b.arr)
-        _refer(ctx, b)
-        yield from _expand(ctx, b, seg, kinds.get("expansion"), role.name)
+        _refer(ctx, b, k, u)
+        yield from _expand(ctx, b, seg, kinds.get("expansion"), role.name, life, k)
         k += 1

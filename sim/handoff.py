@@ -28,8 +28,12 @@ def bridge_for(ctx: JourneyContext, sender: str, receiver: str):  # type: ignore
     return None
 
 
-def handoff(ctx: JourneyContext, b: Buyer, role: RoleQueue, activity: str, slot: int) -> bool:
-    """Record a handoff if the performer changes; True if the lead is dropped in it."""
+def handoff(ctx: JourneyContext, b: Buyer, role: RoleQueue, activity: str, u: list[float], slot: int) -> bool:
+    """Record a handoff if the performer changes; True if the lead is dropped in it.
+
+    ``u[slot]`` decides whether the lead is dropped, ``u[slot + 1]`` whether context is
+    lost: the buyer's draws for this activity (and occurrence), whoever performs it.
+    """
     performer = (role.name, role.team_of(b))
     previous = b.last_performer
     b.last_performer = performer
@@ -48,12 +52,12 @@ def handoff(ctx: JourneyContext, b: Buyer, role: RoleQueue, activity: str, slot:
     now = ctx.env.now
     b.handoffs += 1
     ctx.log.record(now, b.id, "handoff", role.name, activity)
-    if b.u[slot + 1] < p_loss:
+    if u[slot + 1] < p_loss:
         b.context_losses += 1
         b.context_lost = True
         ctx.log.record(now, b.id, "context_loss", role.name, activity)
     kind = scn.market.activities[activity].kind
-    return kind == "contact" and bridge is None and b.u[slot] < eff.first_response_handoff_drop * keep
+    return kind == "contact" and bridge is None and u[slot] < eff.first_response_handoff_drop * keep
 
 
 def context_factor(ctx: JourneyContext, b: Buyer) -> float:

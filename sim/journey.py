@@ -28,7 +28,7 @@ from typing import Any
 import simpy
 
 from .context import JourneyContext
-from .customer import customer_life
+from .customer import customer_life, start_life
 from .handoff import bridge_for, context_factor, handoff, new_performer
 from .market import Buyer
 
@@ -51,12 +51,12 @@ def arrive(ctx: JourneyContext, b: Buyer) -> None:
     # The timer carries the buyer as its value and one callback serves every timer: no
     # closure per buyer, so less to allocate and for the garbage collector to track.
     timer = ctx.env.timeout(b.arrive_at + b.research_time - ctx.env.now, b)
-    timer.callbacks.append(ctx.research_ended)
+    timer.callbacks.append(ctx.research_ended)  # type: ignore[arg-type]  # set by the model before any arrival
 
 
 def research_ended(ctx: JourneyContext, timer: simpy.Event) -> None:
     """Callback of the timer that ends a buyer's first research period (its value is the buyer)."""
-    _researched(ctx, timer.value, 0)
+    _researched(ctx, timer.value, 0)  # type: ignore[arg-type]  # the timer's value is always the buyer
 
 
 def _researched(ctx: JourneyContext, b: Buyer, round_: int) -> None:
@@ -105,7 +105,8 @@ def _nurture(ctx: JourneyContext, b: Buyer, round_: int) -> Generator[Any, Any, 
     """A nurture touch (if a role does nurture), then another research period."""
     if ctx.nurture is not None:
         role = ctx.role_for(ctx.nurture, b)
-        yield from role.perform(b, ctx.nurture, next(ctx.recurring_work[ctx.nurture]), ctx.log)
+        work = b.work_at(ctx.plan.nurture_work_col(ctx.nurture, round_))
+        yield from role.perform(b, ctx.nurture, work, ctx.log)
     # Another research period as long as the first (an assumption).
     yield ctx.env.timeout(b.research_time)
     ctx.log.record(ctx.env.now, b.id, "nurture_return", "", "", round_ + 1)
@@ -121,7 +122,9 @@ def trial(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
     ctx.log.record(env.now, b.id, "trial")
     yield env.timeout(ss.trial_length)
     p_active = min(1.0, ss.activation_probability * max(0.0, 1.0 + eff.fit_elasticity * (b.fit - 0.5)))
-    activated = next(ctx.uniform) < p_active
+    u = b.u[ctx.plan.trial_slot]
+    activated = u < p_active
+    ctx.decide(b, "trial_activated", "", p_active, u, activated)
     if activated:
         ctx.log.record(env.now, b.id, "activated")
         if b.acv >= ss.pql_acv_threshold:
@@ -129,7 +132,10 @@ def trial(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
             start = ctx.scn.market.journey.acquisition.index(ss.pql_entry)
             yield from journey(ctx, b, start=start)
             return
-    if next(ctx.uniform) < (ss.paid_if_activated if activated else ss.paid_if_not_activated):
+    p_paid = ss.paid_if_activated if activated else ss.paid_if_not_activated
+    u = b.u[ctx.plan.trial_slot + 1]
+    ctx.decide(b, "trial_paid", "", p_paid, u, u < p_paid)
+    if u < p_paid:
         yield from _won(ctx, b)
     else:
         lose(ctx, b, "trial_not_converted")
@@ -140,7 +146,7 @@ def _won(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
     b.state = "active"
     b.won_at = env.now
     b.arr = b.acv
-    b.community = next(ctx.uniform) < ctx.scn.community_participation
+    start_life(ctx, b)
     ctx.log.record(env.now, b.id, "won", "", "", b.acv)
     yield from customer_life(ctx, b)
 
@@ -163,7 +169,8 @@ def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0, start: int = 0) -
         role = ctx.role_for(name, b)
         pickup = new_performer(b, role)
         previous = b.last_performer
-        if handoff(ctx, b, role, name, slot):
+        losses = b.context_losses
+        if handoff(ctx, b, role, name, b.u, slot):
             lose(ctx, b, "never_followed_up", name)
             return
         if pickup and previous is not None:
@@ -171,7 +178,7 @@ def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0, start: int = 0) -
             if bridge is not None:  # the sender joins the receiver's first meeting
                 yield from ctx.roles[bridge.sender].perform(b, name, bridge.sender_work, log)
         work = b.work[j]
-        if b.context_lost:
+        if b.context_losses > losses:  # context lost at this handoff: rework on this activity only
             work *= 1.0 + m.effects.context_loss_rework_fraction
         if kind == "contact":
             started = yield from role.perform(b, name, work, log, pickup, deadline=b.contact_at + b.patience)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,13 +29,56 @@ class Buyer:
     """One buyer: attributes fixed by the market, outcome written by the journey."""
 
     __slots__ = (
-        "id", "arrive_at", "channel", "segment", "acv", "fit", "rep_free", "averse", "patience",
+        "id", "key", "arrive_at", "channel", "segment", "acv", "fit", "rep_free", "averse", "patience",
         "research_time", "team_u", "u", "z", "work", "deliberation",
         # outcome
         "state", "reason", "lost_at", "lost_activity", "contact_at", "first_response_wait",
         "won_at", "churned_at", "arr", "handoffs", "context_losses", "ttv", "ttv_missed",
-        "last_performer", "context_lost", "source", "score", "community", "at_risk", "_draws", "_row",
+        "last_performer", "context_lost", "source", "score", "community", "at_risk", "life", "_draws", "_row",
     )
+
+    id: int
+    #: What this buyer's keyed draws are keyed by (sim.streams.Streams.keyed): the id for a
+    #: market buyer, a key derived from who created it and when for the others.
+    key: int
+    arrive_at: float
+    channel: str
+    segment: str
+    acv: float
+    fit: float
+    rep_free: bool
+    averse: bool
+    patience: float
+    research_time: float
+    team_u: float
+    #: Uniforms (see MarketPlan), normals, acquisition then nurture work, deliberation.
+    u: list[float]
+    z: list[float]
+    work: list[float]
+    deliberation: list[float]
+    state: str
+    reason: str
+    lost_at: float
+    lost_activity: str
+    contact_at: float
+    first_response_wait: float
+    won_at: float
+    churned_at: float
+    arr: float
+    handoffs: int
+    context_losses: int
+    ttv: float
+    ttv_missed: bool
+    last_performer: tuple[str, int] | None
+    context_lost: bool
+    source: str
+    score: float
+    community: bool
+    at_risk: bool
+    #: The customer's keyed draws after signature (sim.customer), once won.
+    life: Any
+    _draws: "_ChunkDraws | None"
+    _row: int
 
     def __init__(self) -> None:
         self.state = "in_flight"
@@ -50,14 +94,15 @@ class Buyer:
         self.context_losses = 0
         self.ttv = _NAN
         self.ttv_missed = False
-        self.last_performer: tuple[str, int] | None = None
+        self.last_performer = None
         self.context_lost = False
         self.source = "inbound"
         self.score = _NAN
         self.community = False
         self.at_risk = False
+        self.life = None
         # The chunk's journey draws and this buyer's row in them, until engage() reads it.
-        self._draws: _ChunkDraws | None = None
+        self._draws = None
         self._row = 0
 
     def engage(self) -> None:
@@ -72,6 +117,14 @@ class Buyer:
             a, b, c = draws.cuts
             self.u, self.z, self.work, self.deliberation = row[:a], row[a:b], row[b:c], row[c:]
             self._draws = None
+
+    def work_at(self, col: int) -> float:
+        """Column ``col`` of ``work``, without turning the whole row into floats (for a buyer who
+        may never talk to sales)."""
+        draws = self._draws
+        if draws is None:
+            return self.work[col]
+        return float(draws.table[self._row, draws.cuts[1] + col])
 
 
 class _ChunkDraws:
@@ -92,13 +145,18 @@ class MarketPlan:
 
     ``u`` holds uniforms: ``contact`` and ``keep`` slots for each research round and the
     buyer-hours slot (the early slots, read before a buyer talks to sales), then four slots
-    per journey activity (handoff drop, context loss, pass, loss reason). ``z`` holds two
-    standard normals per activity: the error in judging fit, then the error in predicting
-    deal value.
+    per journey activity (handoff drop, context loss, pass, loss reason), then the trial's
+    two (activation, payment). ``z`` holds two standard normals per activity: the error in
+    judging fit, then the error in predicting deal value. ``work`` holds the work of each
+    acquisition activity, then of each nurture activity in each nurture round.
     """
 
     activities: tuple[str, ...]
     rounds: int
+    #: The market's nurture activities (each has ``rounds`` work columns).
+    nurture: tuple[str, ...] = ()
+    #: How many acquisition activities (their work columns come first).
+    n_acquisition: int = 0
 
     @property
     def n_early(self) -> int:
@@ -106,7 +164,16 @@ class MarketPlan:
 
     @property
     def n_u(self) -> int:
+        return self.n_early + 4 * len(self.activities) + 2
+
+    @property
+    def trial_slot(self) -> int:
+        """First of the trial's two slots: activation, then payment."""
         return self.n_early + 4 * len(self.activities)
+
+    def nurture_work_col(self, activity: str, round_: int) -> int:
+        """The ``work`` column of nurture ``activity`` in research round ``round_`` (from 0)."""
+        return self.n_acquisition + self.nurture.index(activity) * self.rounds + round_
 
     @property
     def hours_slot(self) -> int:
@@ -126,8 +193,10 @@ class MarketPlan:
 
 def plan_for(scn: Scenario) -> MarketPlan:
     """The draw layout for a scenario's market."""
-    j = scn.market.journey
-    return MarketPlan(tuple(j.acquisition) + tuple(j.retention), j.max_nurture_rounds)
+    m = scn.market
+    j = m.journey
+    nurture = tuple(a for a, act in m.activities.items() if act.kind == "nurture")
+    return MarketPlan(tuple(j.acquisition) + tuple(j.retention), j.max_nurture_rounds, nurture, len(j.acquisition))
 
 
 def expected_buyers(scn: Scenario) -> float:
@@ -153,7 +222,7 @@ def _mix(scn: Scenario) -> tuple[list[str], list[str], np.ndarray]:
     seg_names = list(m.segments)
     chan_names = list(m.channels)
     mix = np.array([
-        [m.channels[c].segment_mix.get(s, 0.0) if m.channels[c].segment_mix else m.segments[s].share
+        [(m.channels[c].segment_mix or {}).get(s, 0.0) if m.channels[c].segment_mix else m.segments[s].share
          for s in seg_names]
         for c in chan_names
     ])
@@ -183,7 +252,8 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
     averse = np.empty(n, dtype=bool)
     patience = np.empty(n)
     research = np.empty(n)
-    work = np.empty((n, len(acq)))
+    nurture = [m.activities[a] for a in plan.nurture]
+    work = np.empty((n, len(acq) + len(nurture) * plan.rounds))
     delib = np.zeros((n, len(acq)))
     # Each attribute is drawn for every buyer and then selected by segment, so that the
     # numbers a buyer gets do not depend on how many buyers fall in other segments.
@@ -200,6 +270,9 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
             work[pick, j] = (act.work.sample(rng, n) * s.work_scale)[pick]
             if act.deliberation is not None:
                 delib[pick, j] = (act.deliberation.sample(rng, n) * s.deliberation_scale)[pick]
+    for i, act in enumerate(nurture):  # a nurture touch's work is not scaled by segment
+        for r in range(plan.rounds):
+            work[:, len(acq) + i * plan.rounds + r] = act.work.sample(rng, n)
     team_u = rng.random(n)
     u = rng.random((n, plan.n_u))
     z = rng.standard_normal((n, 2 * len(plan.activities)))
@@ -216,19 +289,25 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
         b._row = i
         b.channel = chan_names[c]
         b.segment = seg_names[sidx]
-        b.id = first_id + i
+        b.key = b.id = first_id + i
         out.append(b)
     return out
 
 
 def endogenous_buyer(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, now: float,
-                     channel: str, segment_mix: dict[str, float] | None, buyer_id: int) -> Buyer:
-    """One buyer created by the organization's own activity (a booked meeting, a referral)."""
+                     channel: str, segment_mix: dict[str, float] | None, buyer_id: int, key: int) -> Buyer:
+    """One buyer created by the organization's own activity (a booked meeting, a referral).
+
+    ``rng`` is the buyer's own keyed generator (``Streams.keyed(key, ...)``), so its
+    attributes and journey draws depend on ``key`` (who created it, and when), not on how
+    many buyers the organization created before it.
+    """
     shares = np.array([(segment_mix or {}).get(s, 0.0) if segment_mix else seg.share
                        for s, seg in scn.market.segments.items()])
     b = _draw_buyers(scn, rng, plan, np.array([now]), np.zeros(1, dtype=int), buyer_id,
                      source=(channel, shares / shares.sum()))[0]
     b.source = channel
+    b.key = key
     return b
 
 

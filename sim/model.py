@@ -7,13 +7,14 @@ from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from .context import JourneyContext
+from .context import Decision, JourneyContext
 from .events import EventLog
 from .journey import arrive, research_ended
 from .market import Buyer, buyer_chunks, plan_for, scheduled_buyers
@@ -49,6 +50,9 @@ class SimResult:
     events: pd.DataFrame
     buyers: pd.DataFrame
     roles: pd.DataFrame
+    #: Every keyed decision after signature and in trials (sim.context.Decision columns), when
+    #: asked for (``simulate(..., decisions=True)``); None otherwise.
+    decisions: pd.DataFrame | None = None
 
 
 def _arrivals(env: simpy.Environment, ctx: JourneyContext, chunks: Iterable[list[Buyer]],
@@ -66,8 +70,11 @@ def _arrivals(env: simpy.Environment, ctx: JourneyContext, chunks: Iterable[list
 def _buyer_table(buyers: list[Buyer]) -> pd.DataFrame:
     """One row per buyer, in the order given."""
     columns: dict[str, Any] = {}
-    for c in BUYER_COLUMNS:
-        values = [getattr(b, c) for b in buyers]
+    # One attrgetter call per buyer (a tuple of every column), then transposed: a fifth less
+    # time than one getattr per buyer and column (measured).
+    rows = list(map(attrgetter(*BUYER_COLUMNS), buyers))
+    for c, column in zip(BUYER_COLUMNS, zip(*rows) if rows else [()] * len(BUYER_COLUMNS)):
+        values = list(column)
         dtype = _NUMERIC_DTYPES.get(c)
         # An empty table keeps the untyped columns pandas makes of empty lists.
         columns[c] = np.array(values, dtype=dtype) if dtype is not None and values else values
@@ -93,7 +100,7 @@ def _no_full_collections() -> Iterator[None]:
         gc.set_threshold(*thresholds)
 
 
-def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
+def simulate(scn: Scenario, seed: int, events: bool = True, decisions: bool = False) -> SimResult:
     """Run one replication of ``scn`` with ``seed`` up to the horizon.
 
     Parameters
@@ -104,18 +111,23 @@ def simulate(scn: Scenario, seed: int, events: bool = True) -> SimResult:
         The replication's seed; every random stream derives from it.
     events
         Keep the event log (the KPIs need it; turn off only to measure the bare model).
+    decisions
+        Also keep every decision made after signature and in trials, with its probability and
+        draw (``SimResult.decisions``, for ``orgsim trace`` and tests).
     """
     with _no_full_collections():
-        return _simulate(scn, seed, events)
+        return _simulate(scn, seed, events, decisions)
 
 
-def _simulate(scn: Scenario, seed: int, events: bool) -> SimResult:
+def _simulate(scn: Scenario, seed: int, events: bool, decisions: bool = False) -> SimResult:
     env = simpy.Environment()
     streams = Streams(seed)
     log = EventLog(enabled=events)
     roles = build_roles(env, scn, streams)
     plan = plan_for(scn)
     ctx = JourneyContext.build(env, scn, plan, roles, log, streams)
+    if decisions:
+        ctx.decisions = []
     buyers: list[Buyer] = []
 
     def admit(b: Buyer) -> None:
@@ -139,4 +151,5 @@ def _simulate(scn: Scenario, seed: int, events: bool) -> SimResult:
          "working_time_window": r.calendar.working_time(scn.simulation.warmup, scn.simulation.horizon)}
         for r in roles.values()
     ]
-    return SimResult(scn, seed, log.frame(), table, pd.DataFrame(role_rows))
+    made = None if ctx.decisions is None else pd.DataFrame(ctx.decisions, columns=list(Decision._fields))
+    return SimResult(scn, seed, log.frame(), table, pd.DataFrame(role_rows), made)

@@ -54,7 +54,10 @@ class _Strict(BaseModel):
 class Simulation(_Strict):
     """Length of a run and how many replications an experiment makes."""
 
-    horizon: PositiveDuration = Field(1095.0, description="Simulated time from an empty organization, days.")
+    horizon: PositiveDuration = Field(
+        1095.0, le=36_500,
+        description="Simulated time from an empty organization, days (at most 100 years: curves are kept by month).",
+    )
     warmup: Duration = Field(182.5, description="Initial period excluded from the KPIs, days.")
     reps: Int = Field(10, ge=1, description="Replications per scenario.")
     seed: Int = Field(20261124, ge=0, description="Root seed; each replication derives its own.")
@@ -207,6 +210,10 @@ class Effects(_Strict):
     )
     community_churn_factor: Float = Field(0.8, ge=0, le=10, description="Churn multiplier for community members.")
     community_referral_factor: Float = Field(1.5, ge=0, le=10, description="Referral multiplier for community members.")
+    expansion_at_risk_factor: Probability = Field(
+        0.3, description="Multiplier on expansion_probability for a customer at risk this term "
+                         "(assumption; plausible range 0.1-0.8)."
+    )
 
 
 
