@@ -9,6 +9,8 @@ and CI level.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,8 @@ from .folder import ReportData, from_results
 from .style import BETTER, INK, MUTED, PALETTE, Chart, chart_style, design_colors, frame, save_chart, style_axes, tint
 
 if TYPE_CHECKING:
+    from matplotlib.text import Text
+
     from ..experiment import Results
 
 __all__ = ["PALETTE", "design_colors", "draw_charts", "write_charts", "footer", "forest_chart",
@@ -45,8 +49,8 @@ def _lead_title(data: ReportData, kpi: str, cat: Catalogue, key: str, ratio: boo
     found = lead(data, kpi)
     if found is None:
         return cat.t(f"charts.{key}.subtitle", level=data.level)
-    values = dict(best=cat.design(found.best), baseline=cat.design(data.baseline),
-                  value=K.fmt(kpi, found.value, cat), base=K.fmt(kpi, found.base, cat), ratio="")
+    values = {"best": cat.design(found.best), "baseline": cat.design(data.baseline),
+              "value": K.fmt(kpi, found.value, cat), "base": K.fmt(kpi, found.base, cat), "ratio": ""}
     if ratio and found.base and math.isfinite(found.base):
         values["ratio"] = cat.t("units.ratio", v=f"{found.value / found.base:.1f}")
     return cat.t(f"charts.{key}.title_{found.case}", **values)
@@ -64,7 +68,7 @@ def _band(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     return band
 
 
-def _finish(fig: Any, header: list, stem: str, title: str, section: str) -> Chart:
+def _finish(fig: Any, header: list[Text], stem: str, title: str, section: str) -> Chart:
     return Chart(stem, title, fig, header, section)
 
 
@@ -145,7 +149,7 @@ def _spread(values: list[float], gap: float) -> list[float]:
     """Positions near ``values`` at least ``gap`` apart (for end-of-line labels)."""
     order = sorted(range(len(values)), key=lambda i: values[i])
     out = list(values)
-    for a, b in zip(order, order[1:]):
+    for a, b in pairwise(order):
         out[b] = max(out[b], out[a] + gap)
     return out
 
@@ -393,8 +397,8 @@ def roles_chart(data: ReportData, cat: Catalogue) -> Chart | None:
         style_axes(ax, grid_axis="x")
         top = 0.0
         for yr, role in zip(y, roles):
-            stats = [(n, data.stat(n, prefix + role)) for n in data.names]
-            stats = [(n, s) for n, s in stats if s is not None and math.isfinite(s["mean"])]
+            rows = [(n, data.stat(n, prefix + role)) for n in data.names]
+            stats = [(n, s) for n, s in rows if s is not None and math.isfinite(s["mean"])]
             height = 0.8 / max(len(stats), 1)
             for i, (name, s) in enumerate(stats):
                 p = yr + ((len(stats) - 1) / 2 - i) * height
@@ -421,8 +425,9 @@ def draw_charts(data: ReportData, cat: Catalogue) -> list[Chart]:
     """Every chart the folder's tables support, in the report's order."""
     from .explore import sweep_chart, tornado_chart
 
-    builders = (forest_chart, funnel_chart, lost_chart, retention_chart, arr_chart, ltv_cac_chart,
-                people_cost_chart, roles_chart, sweep_chart, tornado_chart)
+    builders: tuple[Callable[[ReportData, Catalogue], Chart | None], ...] = (
+        forest_chart, funnel_chart, lost_chart, retention_chart, arr_chart, ltv_cac_chart,
+        people_cost_chart, roles_chart, sweep_chart, tornado_chart)
     if data.summary.empty:  # a sweep folder
         builders = (sweep_chart,)
     with chart_style(cat):

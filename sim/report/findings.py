@@ -76,13 +76,13 @@ def findings(data: ReportData, design: str, kpis: tuple[str, ...] = K.HEADLINE) 
 
 def sentence(f: Finding, data: ReportData, cat: Catalogue) -> str:
     """One plain sentence with the numbers and the interval."""
-    values = dict(
-        design=cat.design(f.design), baseline=cat.design(data.baseline), kpi=K.label(f.kpi, cat),
-        base=K.fmt(f.kpi, f.base, cat), value=K.fmt(f.kpi, f.value, cat),
-        diff=K.fmt_diff(f.kpi, f.diff, cat),
-        ci=(cat.t("units.fixed") if f.low == f.high == f.diff
-            else K.fmt_ci(f.kpi, f.low, f.high, data.level, cat, diff=True)),
-    )
+    values = {
+        "design": cat.design(f.design), "baseline": cat.design(data.baseline), "kpi": K.label(f.kpi, cat),
+        "base": K.fmt(f.kpi, f.base, cat), "value": K.fmt(f.kpi, f.value, cat),
+        "diff": K.fmt_diff(f.kpi, f.diff, cat),
+        "ci": (cat.t("units.fixed") if f.low == f.high == f.diff
+               else K.fmt_ci(f.kpi, f.low, f.high, data.level, cat, diff=True)),
+    }
     if f.verdict in ("unclear", "same", "no_ci"):
         return cat.t(f"summary.{f.verdict}", **values)
     return cat.t("summary.clear_up" if f.diff > 0 else "summary.clear_down", **values)

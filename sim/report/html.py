@@ -97,7 +97,7 @@ def _kpi_table(data: ReportData, cat: Catalogue) -> list[dict[str, Any]]:
             mean = float("nan") if row is None else float(row["mean"])
             ci = "" if row is None else K.fmt_ci(kpi, row.ci_low, row.ci_high, data.level, cat)
             rng = ""
-            if ci and row.ci_low != row.ci_high:
+            if row is not None and ci and row.ci_low != row.ci_high:
                 rng = cat.t("units.range", low=K.fmt(kpi, row.ci_low, cat), high=K.fmt(kpi, row.ci_high, cat))
             cells.append({"value": K.fmt_or_na(kpi, mean, partial(data.mean, name), cat),
                           "ci": rng, "best": name == best})
@@ -118,9 +118,9 @@ def _paired_table(data: ReportData, cat: Catalogue) -> list[dict[str, Any]]:
     rows = []
     for kpi in K.HEADLINE + ("won", "new_arr_annual", "ltv", "grr", "never_answered_share", "handoffs_per_won",
                              "context_losses_per_won"):
-        cells = []
+        cells: list[dict[str, str] | None] = []
         for name in data.names[1:]:
-            found = [f for f in findings(data, name, (kpi,))]
+            found = findings(data, name, (kpi,))
             if not found:
                 cells.append(None)
                 continue
@@ -164,7 +164,7 @@ def _funnel_table(data: ReportData, cat: Catalogue) -> dict[str, Any]:
 def _roles_table(data: ReportData, cat: Catalogue) -> list[dict[str, Any]]:
     rows = []
     for role in roles_of(data):
-        cells = []
+        cells: list[dict[str, str] | None] = []
         for name in data.names:
             spec = (data.scenarios.get(name, {}).get("roles") or {}).get(role)
             if spec is None:

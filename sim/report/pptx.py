@@ -112,8 +112,8 @@ def _summary_slides(prs: Any, data: ReportData, cat: Catalogue) -> None:
     lead = cat.t("summary.lead", reps=data.reps, window=window_text(data, cat), level=data.level)
     if data.paired is None or len(data.names) == 1:
         slide = _slide(prs, cat.t("pptx.summary"), cat)
-        lines = [(s, 15, False, _INK) for s in summary_sentences(data, data.baseline, cat)]
-        _text(slide, Inches(0.6), Inches(1.3), Inches(12.1), Inches(5.6), lines, cat)
+        sentences = [(s, 15, False, _INK) for s in summary_sentences(data, data.baseline, cat)]
+        _text(slide, Inches(0.6), Inches(1.3), Inches(12.1), Inches(5.6), sentences, cat)
         _footer(slide, data, cat)
         return
     others = data.names[1:]
@@ -180,7 +180,7 @@ def _kpi_slide(prs: Any, data: ReportData, cat: Catalogue) -> None:
         cells, marks = [K.label(kpi, cat)], [False]
         for n, s, m in zip(names, stats, means):
             ci = "" if s is None else K.fmt_ci(kpi, s.ci_low, s.ci_high, data.level, cat)
-            rng = f"\n[{K.fmt(kpi, s.ci_low, cat)} – {K.fmt(kpi, s.ci_high, cat)}]" if ci else ""
+            rng = f"\n[{K.fmt(kpi, s.ci_low, cat)} – {K.fmt(kpi, s.ci_high, cat)}]" if s is not None and ci else ""
             cells.append(K.fmt_or_na(kpi, m, partial(data.mean, n), cat) + rng)
             marks.append(top is not None and math.isfinite(m) and m * direction == top)
         rows.append(cells)
