@@ -48,6 +48,8 @@ ACTIVITY_KINDS = ("gate", "contact", "stage", "close", "onboarding", "checkin", 
 
 
 class _Strict(BaseModel):
+    # A default is given as Field(default=...): mypy reads a positional one as no default, and then
+    # wants the argument wherever the model is built without it (Calendar(), default_factory=Effects).
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
@@ -55,21 +57,21 @@ class Simulation(_Strict):
     """Length of a run and how many replications an experiment makes."""
 
     horizon: PositiveDuration = Field(
-        1095.0, le=36_500,
+        default=1095.0, le=36_500,
         description="Simulated time from an empty organization, days (at most 100 years: curves are kept by month).",
     )
-    warmup: Duration = Field(182.5, description="Initial period excluded from the KPIs, days.")
-    reps: Int = Field(10, ge=1, description="Replications per scenario.")
-    seed: Int = Field(20261124, ge=0, description="Root seed; each replication derives its own.")
+    warmup: Duration = Field(default=182.5, description="Initial period excluded from the KPIs, days.")
+    reps: Int = Field(default=10, ge=1, description="Replications per scenario.")
+    seed: Int = Field(default=20261124, ge=0, description="Root seed; each replication derives its own.")
     max_buyers: Int = Field(
-        2_000_000, ge=1, description="Refuse to run a replication expected to create more buyers."
+        default=2_000_000, ge=1, description="Refuse to run a replication expected to create more buyers."
     )
     max_customer_years: Float = Field(
-        5_000_000, ge=1, description="Refuse to run a replication expected to simulate more customer-years."
+        default=5_000_000, ge=1, description="Refuse to run a replication expected to simulate more customer-years."
     )
 
     @model_validator(mode="after")
-    def _warmup_inside_horizon(self) -> "Simulation":
+    def _warmup_inside_horizon(self) -> Simulation:
         if self.warmup >= self.horizon:
             raise ValueError(f"horizon {self.horizon:g} d must exceed warmup {self.warmup:g} d")
         return self
@@ -127,8 +129,8 @@ class Channel(_Strict):
 class LeadDecay(_Strict):
     """P(engage) after a wait w: floor + (1 - floor) * 2 ** (-w / half_life)."""
 
-    half_life: PositiveDuration = Field(1 / 24, description="Wait that halves the decaying part, days.")
-    floor: Probability = Field(0.3, description="Engagement that never decays.")
+    half_life: PositiveDuration = Field(default=1 / 24, description="Wait that halves the decaying part, days.")
+    floor: Probability = Field(default=0.3, description="Engagement that never decays.")
 
 
 class Activity(_Strict):
@@ -163,55 +165,55 @@ class Effects(_Strict):
 
     lead_decay: LeadDecay = Field(default_factory=LeadDecay)
     rep_free_contact_factor: Float = Field(
-        0.6, ge=0, le=1, description="Multiplier on contact_probability for rep-free-preferring buyers."
+        default=0.6, ge=0, le=1, description="Multiplier on contact_probability for rep-free-preferring buyers."
     )
     context_loss_probability: Probability = Field(
-        0.25, description="P(context lost) at a handoff between roles or teams, with no data integration."
+        default=0.25, description="P(context lost) at a handoff between roles or teams, with no data integration."
     )
     context_loss_conversion_factor: Probability = Field(
-        0.6, description="Multiplier on the next P(advance) when context was lost."
+        default=0.6, description="Multiplier on the next P(advance) when context was lost."
     )
     context_loss_rework_fraction: Float = Field(
-        0.5, ge=0, le=10, description="Extra work (fraction) on the activity after a context loss."
+        default=0.5, ge=0, le=10, description="Extra work (fraction) on the activity after a context loss."
     )
     first_response_handoff_drop: Probability = Field(
-        0.23, description="P(lead never followed up) when first response comes after a handoff."
+        default=0.23, description="P(lead never followed up) when first response comes after a handoff."
     )
     fit_elasticity: Float = Field(
-        1.0, ge=0, le=10, description="P(advance) multiplier slope: 1 + elasticity * (fit - 0.5)."
+        default=1.0, ge=0, le=10, description="P(advance) multiplier slope: 1 + elasticity * (fit - 0.5)."
     )
     nurture_contact_uplift: Float = Field(
-        1.0, ge=0, le=10, description="Multiplier on contact_probability after a nurture touch."
+        default=1.0, ge=0, le=10, description="Multiplier on contact_probability after a nurture touch."
     )
     ttv_missed_churn_multiplier: Float = Field(
-        2.0, ge=0, le=100, description="Churn multiplier for customers whose onboarding missed its target."
+        default=2.0, ge=0, le=100, description="Churn multiplier for customers whose onboarding missed its target."
     )
     context_loss_churn_uplift: Float = Field(
-        0.1, ge=0, le=10, description="Churn multiplier increment per context loss on the account."
+        default=0.1, ge=0, le=10, description="Churn multiplier increment per context loss on the account."
     )
     neglect_churn_uplift: Float = Field(
-        0.15, ge=0, le=10, description="Churn multiplier increment per neglected check-in in the term."
+        default=0.15, ge=0, le=10, description="Churn multiplier increment per neglected check-in in the term."
     )
     generalist_slowdown: Float = Field(
-        1.15, ge=1, le=10, description="Work multiplier for generalist roles (specialists are faster)."
+        default=1.15, ge=1, le=10, description="Work multiplier for generalist roles (specialists are faster)."
     )
     ai_judgement_noise: Float = Field(
-        0.2, ge=0, le=5, description="SD of the error in an AI agent's view of buyer fit."
+        default=0.2, ge=0, le=5, description="SD of the error in an AI agent's view of buyer fit."
     )
-    ltv_max_years: Float = Field(10.0, gt=0, le=100, description="Cap on expected customer lifetime in LTV.")
+    ltv_max_years: Float = Field(default=10.0, gt=0, le=100, description="Cap on expected customer lifetime in LTV.")
     same_unit_context_factor: Probability = Field(
-        0.3, description="Multiplier on P(context lost) at a handoff inside one organizational unit."
+        default=0.3, description="Multiplier on P(context lost) at a handoff inside one organizational unit."
     )
     team_targets_threshold_shift: Float = Field(
-        -0.1, ge=-1, le=1, description="Gate thresholds move by this under separate team targets (MQL, meetings)."
+        default=-0.1, ge=-1, le=1, description="Gate thresholds move by this under separate team targets (MQL, meetings)."
     )
     north_star_threshold_shift: Float = Field(
-        0.05, ge=-1, le=1, description="Gate thresholds move by this under a shared north-star KPI."
+        default=0.05, ge=-1, le=1, description="Gate thresholds move by this under a shared north-star KPI."
     )
-    community_churn_factor: Float = Field(0.8, ge=0, le=10, description="Churn multiplier for community members.")
-    community_referral_factor: Float = Field(1.5, ge=0, le=10, description="Referral multiplier for community members.")
+    community_churn_factor: Float = Field(default=0.8, ge=0, le=10, description="Churn multiplier for community members.")
+    community_referral_factor: Float = Field(default=1.5, ge=0, le=10, description="Referral multiplier for community members.")
     expansion_at_risk_factor: Probability = Field(
-        0.3, description="Multiplier on expansion_probability for a customer at risk this term "
+        default=0.3, description="Multiplier on expansion_probability for a customer at risk this term "
                          "(assumption; plausible range 0.1-0.8)."
     )
 
@@ -220,36 +222,36 @@ class Effects(_Strict):
 class Outbound(_Strict):
     """Accounts the organization can prospect; how prospecting turns into meetings."""
 
-    target_accounts: Int = Field(5000, ge=0, description="Accounts in the prospecting pool.")
+    target_accounts: Int = Field(default=5000, ge=0, description="Accounts in the prospecting pool.")
     work_per_attempt: PositiveDuration = Field(
-        0.0104166667, description="Productive time per prospecting attempt, days (15 min)."
+        default=0.0104166667, description="Productive time per prospecting attempt, days (15 min)."
     )
     meeting_probability: Probability = Field(
-        0.02, description="P(an attempt books a meeting) with a fresh pool, human prospector."
+        default=0.02, description="P(an attempt books a meeting) with a fresh pool, human prospector."
     )
     ai_meeting_factor: Float = Field(
-        0.65, ge=0, le=5,
+        default=0.65, ge=0, le=5,
         description="Meeting-booked multiplier for AI prospectors (0.7% vs 1.1%: docs/sources.md#S-ai-sdr-email-study-2026).",
     )
-    segment_mix: dict[str, Probability] | None = Field(None, description="Segments of booked accounts; default: segment shares.")
+    segment_mix: dict[str, Probability] | None = Field(default=None, description="Segments of booked accounts; default: segment shares.")
 
 
 class Referrals(_Strict):
     """Customers who bring other buyers: the flywheel."""
 
     probability_per_renewal: Probability = Field(
-        0.15, description="P(a healthy customer refers a buyer at each renewal)."
+        default=0.15, description="P(a healthy customer refers a buyer at each renewal)."
     )
-    unhealthy_factor: Probability = Field(0.3, description="Multiplier on that P for customers at risk.")
-    research_factor: Float = Field(0.5, ge=0, le=10, description="Referred buyers research this much as long.")
-    fit_bonus: Float = Field(0.1, ge=-1, le=1, description="Added to a referred buyer's fit.")
+    unhealthy_factor: Probability = Field(default=0.3, description="Multiplier on that P for customers at risk.")
+    research_factor: Float = Field(default=0.5, ge=0, le=10, description="Referred buyers research this much as long.")
+    fit_bonus: Float = Field(default=0.1, ge=-1, le=1, description="Added to a referred buyer's fit.")
 
 
 class Finance(_Strict):
     """How money later is valued now."""
 
     discount_rate: Float = Field(
-        0.0, ge=0, le=1,
+        default=0.0, ge=0, le=1,
         description="Annual discount rate on future gross margin in LTV (0: undiscounted; assumption, "
                     "plausible range 0.08-0.15 for a software company's cost of capital).",
     )
@@ -269,7 +271,7 @@ class Market(_Strict):
     marketing_program_cost_annual: Float = Field(
         0.0, ge=0, description="Non-people marketing spend a year (acquisition cost), $."
     )
-    buyer_hours: "Calendar" = Field(
+    buyer_hours: Calendar = Field(
         default_factory=lambda: Calendar(), description="The buyers' own working hours."
     )
     contact_in_buyer_hours: Probability = Field(
@@ -277,17 +279,23 @@ class Market(_Strict):
     )
 
 
+#: A day of the week, as a calendar names it.
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _workweek() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
 class Calendar(_Strict):
     """When a role works. Time 0 is Monday 00:00."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
-    )
-    open: Duration = Field(0.375, le=1, description="Opening time of day (e.g. 9h), days.")
-    close: Duration = Field(0.7083333333333334, le=1, description="Closing time of day (e.g. 17h), days.")
+    days: list[Weekday] = Field(default_factory=_workweek, min_length=1)
+    open: Duration = Field(default=0.375, le=1, description="Opening time of day (e.g. 9h), days.")
+    close: Duration = Field(default=0.7083333333333334, le=1, description="Closing time of day (e.g. 17h), days.")
 
     @model_validator(mode="after")
-    def _open_before_close(self) -> "Calendar":
+    def _open_before_close(self) -> Calendar:
         if not self.open < self.close:
             raise ValueError(f"expected open < close (open {self.open * 24:g} h, close {self.close * 24:g} h)")
         return self

@@ -8,12 +8,13 @@ import re
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT
 
 import sim
 from sim import check
 from sim.scenario import ScenarioError
 from sim.streams import replication_seed
+
+from conftest import ROOT
 
 SHORT = ["--set", "simulation.horizon=150d", "--set", "simulation.warmup=20d"]
 #: The project's record of the published figures; every source reference points into it.

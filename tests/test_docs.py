@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SCENARIOS
 
 import sim
+
+from conftest import ROOT, SCENARIOS
 
 MODEL_MD = ROOT / "docs" / "model.md"
 
