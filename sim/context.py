@@ -29,7 +29,8 @@ class Decision(NamedTuple):
     """One random decision as the model made it (kept when ``JourneyContext.decisions`` is a
     list, for ``orgsim trace``): it came out ``outcome`` because ``draw < probability``.
     ``detail``: the neglected check-ins of the term at a renewal's churn, the referred buyer's id
-    at a referral."""
+    at a referral, how late a check-in started (days) at ``checkin_neglected`` (not drawn: its
+    probability and draw are NaN)."""
 
     time: float
     buyer: int
@@ -39,6 +40,8 @@ class Decision(NamedTuple):
     draw: float
     outcome: bool
     detail: float = float("nan")
+    #: What made the probability: (label, factor) pairs whose product it is (before a cap at 1).
+    terms: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,8 @@ class JourneyContext:
         return derive_key(OUTBOUND, zlib.crc32(role.encode("utf-8")), n)
 
     def decide(self, b: Buyer, decision: str, activity: str, probability: float, draw: float,
-               outcome: bool, detail: float = float("nan")) -> None:
+               outcome: bool, detail: float = float("nan"), terms: tuple[tuple[str, float], ...] = ()) -> None:
         """Note a decision for the trace (nothing unless ``decisions`` is a list)."""
         if self.decisions is not None:
-            self.decisions.append(Decision(self.env.now, b.id, decision, activity, probability, draw, outcome, detail))
+            self.decisions.append(Decision(self.env.now, b.id, decision, activity, probability, draw, outcome, detail,
+                                           terms))

@@ -26,13 +26,14 @@ from .market import Buyer
 from .schema import Segment
 from .streams import derive_key
 
-__all__ = ["customer_life", "churn_probability", "start_life", "Life", "TERMS_PER_BLOCK"]
+__all__ = ["customer_life", "churn_probability", "churn_terms", "start_life", "Life", "TERMS_PER_BLOCK"]
 
 #: Contract terms whose draws are drawn together (one keyed generator per block).
 TERMS_PER_BLOCK = 4
 # The uniforms of one term, by column.
 CHURN, REFER, EXPAND, EXPANSION_KEPT, RENEWAL_HANDOFF, EXPANSION_HANDOFF = 0, 1, 2, 3, 4, 6
 _N_UNIFORMS = 8  # the two handoffs take two columns each (lead dropped, context lost)
+_NAN = float("nan")
 
 
 class Life:
@@ -97,17 +98,34 @@ def start_life(ctx: JourneyContext, b: Buyer) -> None:
     ctx.decide(b, "community", "", p, life.community_u, b.community)
 
 
-def churn_probability(ctx: JourneyContext, b: Buyer, seg: Segment, neglected: int) -> float:
-    """P(churn) at a renewal: the segment's base rate for one term, times risk multipliers."""
+def churn_terms(ctx: JourneyContext, b: Buyer, seg: Segment, neglected: int) -> tuple[tuple[str, float], ...]:
+    """What P(churn) at a renewal is made of: the segment's base rate for one term, then each
+    risk multiplier that applies, as (label, factor) pairs."""
     eff = ctx.scn.market.effects
-    p = 1.0 - (1.0 - seg.base_churn_annual) ** (seg.contract_term / 365.0)
+    terms = [("base, one term", 1.0 - (1.0 - seg.base_churn_annual) ** (seg.contract_term / 365.0))]
     if b.ttv_missed:
-        p *= eff.ttv_missed_churn_multiplier
-    p *= 1.0 + eff.context_loss_churn_uplift * b.context_losses
-    p *= 1.0 + eff.neglect_churn_uplift * neglected
+        terms.append(("onboarding missed its target", eff.ttv_missed_churn_multiplier))
+    if b.context_losses:
+        terms.append((f"1 + {eff.context_loss_churn_uplift:g} x {b.context_losses} context losses",
+                      1.0 + eff.context_loss_churn_uplift * b.context_losses))
+    if neglected:
+        terms.append((f"1 + {eff.neglect_churn_uplift:g} x {neglected} neglected check-ins",
+                      1.0 + eff.neglect_churn_uplift * neglected))
     if b.community:
-        p *= eff.community_churn_factor
-    return float(min(p, 1.0))
+        terms.append(("community member", eff.community_churn_factor))
+    return tuple(terms)
+
+
+def _product(terms: tuple[tuple[str, float], ...]) -> float:
+    p = 1.0
+    for _, factor in terms:
+        p *= factor
+    return min(p, 1.0)
+
+
+def churn_probability(ctx: JourneyContext, b: Buyer, seg: Segment, neglected: int) -> float:
+    """P(churn) at a renewal: the product of :func:`churn_terms`, at most 1."""
+    return _product(churn_terms(ctx, b, seg, neglected))
 
 
 def _slot(ctx: JourneyContext, activity: str) -> int:
@@ -140,28 +158,31 @@ def _refer(ctx: JourneyContext, b: Buyer, k: int, u: list[float]) -> None:
     design where this customer renews for the k-th time and refers.
     """
     ref = ctx.scn.market.referrals
-    p = ref.probability_per_renewal
+    terms = [("per renewal", ref.probability_per_renewal)]
     if b.at_risk:
-        p *= ref.unhealthy_factor
+        terms.append(("at risk this term", ref.unhealthy_factor))
     if b.community:
-        p *= ctx.scn.market.effects.community_referral_factor
+        terms.append(("community member", ctx.scn.market.effects.community_referral_factor))
+    p = _product(tuple(terms))
     if u[REFER] >= p:
-        ctx.decide(b, "refer", "", p, u[REFER], False)
+        ctx.decide(b, "refer", "", p, u[REFER], False, terms=tuple(terms))
         return
     new = ctx.new_buyer("referral", None, derive_key(b.key, REFERRAL, k))
     new.research_time *= ref.research_factor
     new.fit = min(1.0, max(0.0, new.fit + ref.fit_bonus))
-    ctx.decide(b, "refer", "", p, u[REFER], True, new.id)  # detail: the referred buyer's id
+    ctx.decide(b, "refer", "", p, u[REFER], True, new.id, tuple(terms))  # detail: the referred buyer's id
     ctx.admit(new)
 
 
 def _expand(ctx: JourneyContext, b: Buyer, seg: Segment, name: str | None,
             renewer: str, life: Life, k: int) -> Generator[Any, Any, None]:
     """An expansion opportunity at renewal, worked by the role routed to ``name`` if any."""
-    factor = ctx.scn.market.effects.expansion_at_risk_factor if b.at_risk else 1.0
-    p = seg.expansion_probability * factor
+    terms: tuple[tuple[str, float], ...] = ((b.segment, seg.expansion_probability),)
+    if b.at_risk:
+        terms += (("at risk this term", ctx.scn.market.effects.expansion_at_risk_factor),)
+    p = _product(terms)
     u = life.u[k - 1]
-    ctx.decide(b, "expansion_opportunity", name or "", p, u[EXPAND], u[EXPAND] < p)
+    ctx.decide(b, "expansion_opportunity", name or "", p, u[EXPAND], u[EXPAND] < p, terms=terms)
     if u[EXPAND] >= p:
         return
     role_name = renewer
@@ -218,8 +239,10 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
                     yield env.timeout(due - env.now)
                 role = ctx.role_for(checkin, b)
                 started = yield from role.perform(b, checkin, life.checkin_work[k - 1][i], log)
-                if started is not None and started - due > m.journey.checkin_sla:  # no deadline: never None
+                late = started - due  # type: ignore[operator]  # no deadline: never None
+                if late > m.journey.checkin_sla:
                     neglected += 1
+                    ctx.decide(b, "checkin_neglected", checkin, _NAN, _NAN, True, late)
                 due += interval
                 i += 1
         # Health this term: a good term recovers.
@@ -232,9 +255,10 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
         pickup = new_performer(b, role)
         handoff(ctx, b, role, renewal, u, RENEWAL_HANDOFF)
         yield from role.perform(b, renewal, life.renewal_work[k - 1], log, pickup)
-        p = churn_probability(ctx, b, seg, neglected)
+        terms = churn_terms(ctx, b, seg, neglected)
+        p = _product(terms)
         churned = u[CHURN] < p
-        ctx.decide(b, "churn", renewal, p, u[CHURN], churned, neglected)
+        ctx.decide(b, "churn", renewal, p, u[CHURN], churned, neglected, terms)
         if churned:
             b.state = "churned"
             b.churned_at = env.now

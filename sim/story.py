@@ -5,8 +5,11 @@ and the role that served, the wait, handoffs and context losses, and every decis
 the probability it was drawn against. For buyers who came through a market channel the
 story also shows the buyer's own draw: the market's streams are re-drawn from the seed
 (common random numbers, :mod:`sim.market`), so the draw that decided each step is known.
-Decisions drawn from the shared customer-life stream (renewals, expansion, trials) show
-their probability only. :mod:`sim.trace` selects the buyers and prints their stories.
+Decisions after signature and in trials (community, check-in neglect, churn, referral,
+expansion) are not re-derived here: the model records each with the terms of its
+probability and its draw (``simulate(..., decisions=True)``, :class:`sim.context.Decision`)
+and the story formats that record. :mod:`sim.trace` selects the buyers and prints their
+stories.
 """
 
 from __future__ import annotations
@@ -169,14 +172,15 @@ class _Reader:
         self.cal = {n: (build_calendar(c)) for n, c in scn.calendars.items()}
         self.steps: list[Step] = []
         self.pending_ctx = False
+        self.rework_for: str | None = None
         self.losses = 0
         self.performer: str | None = None
         self.round = 0
         self.research_end: float | None = None
         self.trial_end: float | None = None
         self.activated = False
-        self.neglected = 0
-        self.at_risk = False
+        #: The model's decisions for this buyer, by kind, in order (see sim.context.Decision).
+        self.records: dict[str, list[Any]] = {}
         self.open_start: Step | None = None
         self.lazy = False
         shift = self.eff.team_targets_threshold_shift if scn.kpi_alignment == "team_targets" \
@@ -289,7 +293,10 @@ class _Reader:
             p *= bridge.context_loss_factor
             formula += f" x {bridge.context_loss_factor:g} (bridge meeting)"
         slot = self.slot(activity)
-        u = self.u(slot + 1)
+        # A renewal's or an expansion's handoff is drawn from the customer's term draws, not
+        # the market's: shown with its probability only.
+        repeats = self.m.activities[activity].kind in ("renewal", "expansion")
+        u = None if repeats else self.u(slot + 1)
         text = f"handoff {sender} -> {role} for {activity}: P(context lost) = {formula}"
         text += (f" = {p:.3f}" if formula != f"{p:g}" else "")
         text += "" if u is None else f"; draw {u:.3f}"
@@ -304,6 +311,7 @@ class _Reader:
             consistent = consistent if ud is None else bool(consistent is not False and (ud < drop) == dropped)
         if lost_ctx:
             self.pending_ctx = True
+            self.rework_for = activity  # rework on this activity only
             self.losses += 1
         self.add(Step(t, "handoff", text, role=role, activity=activity, probability=p,
                       draw=np.nan if u is None else u, outcome="context lost" if lost_ctx else "kept",
@@ -323,7 +331,8 @@ class _Reader:
             notes.append(f"queued outside {role}'s working hours ({_hours(cal)})")
         if spec.pickup_delay is not None and wait > 0 and role == self.routed(activity):
             notes.append(f"a person takes a while to pick up new work (pickup_delay mean {span(spec.pickup_delay.mean_value)})")
-        if self.pending_ctx and activity in self.acq and role == self.routed(activity):
+        if self.rework_for == activity and activity in self.acq and role == self.routed(activity):
+            self.rework_for = None
             notes.append(f"context lost: +{self.eff.context_loss_rework_fraction:.0%} rework")
         if spec.kind == "ai":
             notes.append("an AI agent, 24/7" if spec.calendar == "always" else "an AI agent")
@@ -402,46 +411,76 @@ class _Reader:
         self.add(Step(t, "decision", text, role=role, activity=activity, probability=p,
                       draw=np.nan if u is None else u, outcome=outcome, consistent=consistent))
 
-    # -- customer life
+    # -- decisions the model recorded (customer life, trials)
+    def made(self, kind: str) -> Any:
+        """The model's next recorded decision of ``kind`` for this buyer, or None."""
+        queue = self.records.get(kind)
+        return queue.pop(0) if queue else None
+
+    def recorded(self, t: float, step: str, label: str, d: Any, yes: str, no: str, observed: bool | None,
+                 role: str = "", activity: str = "") -> Step:
+        """A step for a recorded decision ``d``: its terms, probability and draw, and whether
+        the model's outcome agrees with what the event log shows (``observed``)."""
+        formula = " x ".join(f"{f:.3g} ({why})" if why else f"{f:g}" for why, f in d.terms) or f"{d.probability:g}"
+        text = f"P({label}) = {formula}" + ("" if len(d.terms) <= 1 else f" = {d.probability:.3f}")
+        text += f"; draw {d.draw:.3f} -> {yes if d.outcome else no}"
+        ok = bool(d.outcome == (d.draw < d.probability)) and (observed is None or bool(d.outcome) == observed)
+        return self.add(Step(t, step, text, role=role, activity=activity, probability=d.probability, draw=d.draw,
+                             outcome=yes if d.outcome else no, consistent=ok))
+
     def churn_step(self, t: float, role: str, activity: str, churned: bool, arr: float) -> None:
-        seg, eff = self.seg, self.eff
-        p = 1.0 - (1.0 - seg.base_churn_annual) ** (seg.contract_term / 365.0)
-        formula = f"{p:.3f} (base, one term)"
-        if bool(self.row.ttv_missed):
-            p *= eff.ttv_missed_churn_multiplier
-            formula += f" x {eff.ttv_missed_churn_multiplier:g} (onboarding missed its target)"
-        if self.losses:
-            p *= 1.0 + eff.context_loss_churn_uplift * self.losses
-            formula += f" x (1 + {eff.context_loss_churn_uplift:g} x {self.losses} context losses)"
-        if self.neglected:
-            p *= 1.0 + eff.neglect_churn_uplift * self.neglected
-            formula += f" x (1 + {eff.neglect_churn_uplift:g} x {self.neglected} neglected check-ins)"
-        if bool(self.row.community):
-            p *= eff.community_churn_factor
-            formula += f" x {eff.community_churn_factor:g} (community member)"
-        p = min(p, 1.0)
+        d = self.made("churn")
         verdict = f"CHURNS, ARR {money(arr)} lost" if churned else f"renews at ARR {money(arr)}"
-        base = f"{1.0 - (1.0 - seg.base_churn_annual) ** (seg.contract_term / 365.0):.3f} (base, one term)"
-        text = f"renewal: P(churn) = {formula}" + (f" = {p:.3f}" if formula != base else "") + f" -> {verdict}"
+        if d is None:  # no record (a run made without decisions=True)
+            self.add(Step(t, "renewal", f"renewal -> {verdict}", role=role, activity=activity,
+                          outcome="churned" if churned else "renewed"))
+            return
+        step = self.recorded(t, "renewal", "churn", d, "churned", "renewed", churned, role, activity)
+        step.text = "renewal: " + step.text.rsplit(" -> ", 1)[0] + f" -> {verdict}"
         if not churned:
-            ref = self.m.referrals
-            pr = ref.probability_per_renewal * (ref.unhealthy_factor if self.at_risk else 1.0)
-            pr *= eff.community_referral_factor if bool(self.row.community) else 1.0
-            pe = seg.expansion_probability * (ref.unhealthy_factor if self.at_risk else 1.0)
-            risk = " (at risk)" if self.at_risk else ""
-            text += f"; P(refers a new buyer) = {pr:.3f}{risk}; P(expansion opportunity) = {pe:.3f}{risk}"
-        self.add(Step(t, "renewal", text, role=role, activity=activity, probability=p,
-                      outcome="churned" if churned else "renewed"))
-        self.neglected = 0
+            ref = self.made("refer")
+            if ref is not None:
+                who = f"refers buyer {int(ref.detail)}" if ref.outcome else "refers nobody"
+                self.recorded(t, "referral", "refers a new buyer", ref, who, "refers nobody", None)
+            exp = self.made("expansion_opportunity")
+            if exp is not None:
+                self.recorded(t, "expansion", "expansion opportunity", exp, "an opportunity", "no opportunity", None)
+
+    def checkin_done(self, t: float, role: str) -> None:
+        """A check-in ended: the model's record (made then) says whether it was neglect, having
+        started later than the SLA after it was due."""
+        queue = self.records.get("checkin_neglected")
+        if queue and abs(queue[0].time - t) < 1e-9:
+            d = queue.pop(0)
+            self.add(Step(t, "checkin", f"the check-in started {span(d.detail)} after it was due, more than the "
+                                        f"{span(self.m.journey.checkin_sla)} SLA: neglect, which adds churn risk "
+                                        "at this term's renewal", role=role, outcome="neglected"))
+
+    def trial_step(self, t: float, kind: str, observed: bool) -> None:
+        d = self.made(kind)
+        if d is None:
+            text = ("trial ends: " + ("activated" if observed else "not activated")) if kind == "trial_activated" \
+                else ("pays" if observed else "does not buy")
+            self.add(Step(t, "trial", text))
+        elif kind == "trial_activated":
+            step = self.recorded(t, "trial", "reaches first value", d, "activated", "not activated", observed)
+            step.text = "trial ends: " + step.text
+        else:
+            self.recorded(t, "trial", f"pays | {'activated' if self.activated else 'not activated'}", d, "pays",
+                          "does not buy", observed)
 
 
-def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None) -> list[Step]:
+def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None,
+          decisions: pd.DataFrame | None = None) -> list[Step]:
     """The steps of one buyer (``row`` of the buyers table, ``events`` its own events in order).
 
     ``buyer``, when given, holds the market's draws for this buyer (see :func:`market_buyers`),
     so decisions show the draw as well as the probability.
     """
     r = _Reader(scn, row, buyer)
+    if decisions is not None:
+        for d in decisions.itertuples(index=False):
+            r.records.setdefault(str(d.decision), []).append(d)
     m = scn.market
     evs = list(events[["time", "event", "role", "activity", "value"]].itertuples(index=False))
     queued: dict[tuple[str, str], float] = {}
@@ -487,7 +526,7 @@ def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None) ->
             r.add(Step(t, "trial", f"starts a {span(ss.trial_length if ss else 0)} self-serve trial"))
         elif event == "activated":
             r.activated = True
-            r.add(Step(t, "trial", _activation(scn, row, True)))
+            r.trial_step(t, "trial_activated", True)
             if nxt is not None and str(nxt.event) == "contact":
                 r.add(Step(t, "trial", f"ACV {money(row.acv)} >= {money(scn.self_serve.pql_acv_threshold)}: "  # type: ignore[union-attr]
                                        f"a product-qualified lead, goes to sales at {scn.self_serve.pql_entry}"))  # type: ignore[union-attr]
@@ -497,34 +536,28 @@ def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None) ->
             after = evs[i + 2] if lost and i + 2 < len(evs) else nxt
             dropped = after is not None and str(after.event) == "lost" and str(after.activity) == activity \
                 and m.activities[activity].kind == "contact" and row.reason == "never_followed_up"
-            if activity == _renewal(m):
-                r.at_risk = bool(row.ttv_missed) or r.neglected > 0 or r.losses > 0
             r.handoff(t, role, activity, lost, dropped)
         elif event == "queue":
             queued[(role, activity)] = t
-            kind = m.activities[activity].kind
+            kind: str = m.activities[activity].kind
             if role == r.routed(activity) and kind not in ("nurture", "checkin"):
-                after_handoff = i > 0 and str(evs[i - 1].event) in ("handoff", "context_loss") \
-                    and str(evs[i - 1].activity) == activity
-                if activity == _renewal(m) and not after_handoff:
-                    r.at_risk = bool(row.ttv_missed) or r.neglected > 0 or r.losses > 0
                 r.performer = role
         elif event == "start":
             r.start(t, queued.get((role, activity), t), role, activity, float(value), activity in main_done)
             if role == r.routed(activity):
                 main_done.add(activity)
-            kind = m.activities[activity].kind
-            if kind == "checkin" and float(value) > m.journey.checkin_sla:
-                r.neglected += 1
-                r.add(Step(t, "checkin", f"the check-in waited more than the {span(m.journey.checkin_sla)} SLA: "
-                                         "neglect, which adds churn risk at this term's renewal", role=role))
         elif event == "end":
             if r.open_start is not None and r.open_start.activity == activity:
                 r.open_start.text += f"; done {when(t)} ({span(float(value))} of working time)"
+            if m.activities[activity].kind == "checkin":
+                r.checkin_done(t, role)
             if m.activities[activity].kind == "expansion" and role == r.routed(activity) and r.pending_ctx:
-                factor, _ = r.consume_ctx()
-                r.add(Step(t, "decision", f"context was lost on this account: P(the expansion survives it) = {factor:g}",
-                           role=role, activity=activity, probability=factor))
+                r.pending_ctx = False
+                kept = r.made("expansion_kept")
+                if kept is not None:
+                    step = r.recorded(t, "decision", "the expansion survives it", kept, "kept", "LOST with the context",
+                                      None, role, activity)
+                    step.text = "context was lost on this account: " + step.text
         elif event == "renege":
             patience = "" if buyer is None else f" (patience {span(buyer.patience)})"
             r.add(Step(t, "renege", f"gives up after waiting {span(float(value))}{patience}: nobody had started "
@@ -537,8 +570,8 @@ def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None) ->
                                                "trial_not_converted"):
                 if outcome == "trial_not_converted":
                     if not r.activated:
-                        r.add(Step(t, "trial", _activation(scn, row, False)))
-                    r.add(Step(t, "trial", _payment(scn, r.activated, False)))
+                        r.trial_step(t, "trial_activated", False)
+                    r.trial_step(t, "trial_paid", False)
             elif kind == "contact":
                 r.contact_decision(t, routed, activity, outcome)
             elif kind == "gate":
@@ -548,9 +581,13 @@ def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None) ->
         elif event == "won":
             if r.trial_end is not None and row.source == "trial":
                 if not r.activated:
-                    r.add(Step(t, "trial", _activation(scn, row, False)))
-                r.add(Step(t, "trial", _payment(scn, r.activated, True)))
+                    r.trial_step(t, "trial_activated", False)
+                r.trial_step(t, "trial_paid", True)
             r.add(Step(t, "won", f"SIGNS: a customer at ACV {money(float(value))}", outcome="won"))
+            joined = r.made("community")
+            if joined is not None and joined.probability > 0:  # a design with a customer community
+                r.recorded(t, "community", "joins the customer community", joined, "joins", "does not join",
+                           bool(row.community))
         elif event == "onboarded":
             target = r.seg.ttv_target
             late = "MISSED" if bool(row.ttv_missed) else "within"
@@ -568,21 +605,6 @@ def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None) ->
 
 def _renewal(m: Any) -> str | None:
     return next((a for a in m.journey.retention if m.activities[a].kind == "renewal"), None)
-
-
-def _activation(scn: Scenario, row: Any, activated: bool) -> str:
-    ss, eff = scn.self_serve, scn.market.effects
-    assert ss is not None
-    p = min(1.0, ss.activation_probability * max(0.0, 1.0 + eff.fit_elasticity * (float(row.fit) - 0.5)))
-    return (f"trial ends: P(reaches first value) = {ss.activation_probability:g} x (1 + {eff.fit_elasticity:g} x "
-            f"(fit {row.fit:.2f} - 0.5)) = {p:.3f} -> {'activated' if activated else 'not activated'}")
-
-
-def _payment(scn: Scenario, activated: bool, paid: bool) -> str:
-    ss = scn.self_serve
-    assert ss is not None
-    p = ss.paid_if_activated if activated else ss.paid_if_not_activated
-    return f"P(pays | {'activated' if activated else 'not activated'}) = {p:g} -> {'pays' if paid else 'does not buy'}"
 
 
 def ending(scn: Scenario, row: Any) -> str:

@@ -182,9 +182,9 @@ def main(args: argparse.Namespace) -> int:
             raise ScenarioError([Problem(str(path), None, "abstract", "a market to extend, not a design to run")])
     root = scenarios[0].simulation.seed if args.seed is None else args.seed
     seed = replication_seed(root, args.replication)
-    runs = [simulate(scenarios[0], seed)]
+    runs = [simulate(scenarios[0], seed, decisions=True)]
     ids = select(runs[0], args.buyer, args.where, args.sample, seed)
-    runs += [simulate(s, seed) for s in scenarios[1:]]
+    runs += [simulate(s, seed, decisions=True) for s in scenarios[1:]]
     if args.funnel and not args.csv:
         print("\n\n".join(funnel_table(res) for res in runs))
         if not (args.buyer or args.where or args.sample):
@@ -206,7 +206,8 @@ def main(args: argparse.Namespace) -> int:
             row = table.loc[buyer_id]
             events = res.events[res.events.buyer == buyer_id]
             buyer = drawn.get(buyer_id)
-            steps = story(scn, row, events, buyer)
+            made = None if res.decisions is None else res.decisions[res.decisions.buyer == buyer_id]
+            steps = story(scn, row, events, buyer, made)
             text = format_story(scn, row, steps, buyer)
             if k > 0 and buyer_id >= ENDOGENOUS_ID_BASE:
                 text += "\n  (organization-created buyers are numbered in the order each design creates them: not the same person)"
