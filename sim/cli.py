@@ -177,6 +177,8 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
             raise ScenarioError([Problem("--baseline", None, "", f"no design named {baseline!r}; "
                                                                  f"expected one of {', '.join(names)}")])
         scenarios.sort(key=lambda s: s.name != baseline)  # stable: the others keep their order
+    elif args.command == "compare" and len(scenarios) > 1:
+        print(f"orgsim: baseline: {scenarios[0].name} (first file); --baseline NAME to choose", file=sys.stderr)
     update, bar = _progress(args.quiet)
     try:
         results = compare(scenarios, reps=args.reps, seed=args.seed, jobs=args.jobs, progress=update,
@@ -193,10 +195,13 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
 def _before_running(args: argparse.Namespace, scenarios: Sequence[Any]) -> None:
     """Warn of overloaded roles; check that the results can be written (else exit 2)."""
     from .capacity import overloaded_roles
+    from .costs import cost_notes
     from .output import check_writable, leftovers
 
     for scn in scenarios:
         for line in overloaded_roles(scn):
+            print(f"orgsim: warning: {scn.name}: {line}", file=sys.stderr)
+        for line in cost_notes(scn):
             print(f"orgsim: warning: {scn.name}: {line}", file=sys.stderr)
     try:
         check_writable(args.out)

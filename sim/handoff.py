@@ -57,7 +57,8 @@ def handoff(ctx: JourneyContext, b: Buyer, role: RoleQueue, activity: str, u: li
         b.context_lost = True
         ctx.log.record(now, b.id, "context_loss", role.name, activity)
     kind = scn.market.activities[activity].kind
-    return kind == "contact" and bridge is None and u[slot] < eff.first_response_handoff_drop * keep
+    followed = role.spec.follows_up_every_lead  # a follow-up SLA: every handed-over lead is worked
+    return kind == "contact" and bridge is None and not followed and u[slot] < eff.first_response_handoff_drop * keep
 
 
 def context_factor(ctx: JourneyContext, b: Buyer) -> float:

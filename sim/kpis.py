@@ -217,7 +217,8 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("people_cost", Unit.MONEY, LOWER, "economics", "sum over roles of headcount x loaded cost, $ a year",
         terminal=True),
     Kpi("ai_cost", Unit.MONEY, LOWER, "economics",
-        "cost per task x tasks done in the window / window years, $ a year", terminal=True),
+        "cost per task x tasks done in the window / window years + each role's platform_cost_annual and "
+        "operations_cost_annual, $ a year", terminal=True),
     Kpi("marketing_cost", Unit.MONEY, NEUTRAL, "economics", "market.marketing_program_cost_annual, $ a year"),
     Kpi("total_cost", Unit.MONEY, LOWER, "economics", "people_cost + ai_cost + marketing_cost, $ a year",
         headline=True, terminal=True),

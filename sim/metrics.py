@@ -302,8 +302,13 @@ def _costs(k: dict[str, float], res: SimResult, t0: float, t1: float, years: flo
     busy["acquisition"] = busy.activity.astype(str).isin(acquisition)
     people = ai = acq_cost = 0.0
     for name, role in scn.roles.items():
-        yearly = role.headcount * role.loaded_cost_annual
-        people += yearly
+        # Heads (stated, or costed from the role's mix at load: sim.costs), plus the fixed
+        # platform and operations costs of AI roles; all split by the acquisition share.
+        heads = role.headcount * role.loaded_cost_annual
+        fixed = role.platform_cost_annual + role.operations_cost_annual
+        yearly = heads + fixed
+        people += heads
+        ai += fixed
         rows = busy[busy.role.astype(str) == name]
         total_busy = float(rows["sum"].sum())
         acq_busy = float(rows.loc[rows.acquisition, "sum"].sum())

@@ -351,6 +351,13 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
             if act not in m.activities:
                 out.append((("market", "segments", sname, "stage_conversion", act), _unknown("activity", act, m.activities)))
     out += _structure(scn)
+    for rname, spec in scn.roles.items():
+        for job, count in spec.mix.items():
+            if job not in m.job_costs:
+                out.append((("roles", rname, "mix", job), _unknown("job", job, m.job_costs)
+                            + " (jobs are costed in market.job_costs)"))
+            elif not count > 0:
+                out.append((("roles", rname, "mix", job), f"expected a positive count or share, got {count:g}"))
     if not scn.abstract and not scn.roles:
         out.append((("roles",), "a design needs at least one role (or abstract: true for a market)"))
     for phase in ("acquisition", "retention"):
@@ -549,7 +556,11 @@ def _validate(data: Tree, marks: Marks, default: str, sets: Sets) -> tuple[Scena
         for loc, msg in _cross_check(scn):
             if not _under_any(loc, blocked):
                 problems.append(_problem(loc, msg, marks, default, sets))
-        return (scn if not problems else None), problems
+        if problems:
+            return None, problems
+        from .costs import resolve_costs
+
+        return resolve_costs(scn), problems
     return None, problems
 
 

@@ -271,6 +271,10 @@ class Market(_Strict):
     marketing_program_cost_annual: Float = Field(
         0.0, ge=0, description="Non-people marketing spend a year (acquisition cost), $."
     )
+    job_costs: dict[str, Float] = Field(
+        default_factory=dict,
+        description="Loaded cost a year of one person in each job (sdr, ae, csm...), $: a role's mix is costed from it.",
+    )
     buyer_hours: Calendar = Field(
         default_factory=lambda: Calendar(), description="The buyers' own working hours."
     )
@@ -332,6 +336,20 @@ class Role(_Strict):
     )
     prospecting_share: Float = Field(
         0.0, ge=0, le=0.95, description="Share of productive time spent prospecting outbound (see market.outbound)."
+    )
+    mix: dict[str, Float] = Field(
+        default_factory=dict,
+        description="The jobs a head of this role stands for, as counts or shares (a pod: {sdr: 1, ae: 2, csm: 1}); "
+                    "without a stated loaded_cost_annual, the cost per head is their mean market.job_costs.",
+    )
+    platform_cost_annual: Float = Field(
+        0.0, ge=0, description="Fixed cost a year of the role's platform (AI licence, infrastructure), $, whatever the headcount."
+    )
+    operations_cost_annual: Float = Field(
+        0.0, ge=0, description="Cost a year of the people who tend the role's agents (upkeep, review, escalations), $."
+    )
+    follows_up_every_lead: bool = Field(
+        False, description="A follow-up SLA: no lead handed to this role before first response is dropped in the handoff."
     )
 
 
