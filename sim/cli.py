@@ -363,6 +363,9 @@ def _report(args: argparse.Namespace) -> int:
     except (FileNotFoundError, NotADirectoryError, DamagedFolder) as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk filled up, the folder is read-only...
+        print(f"orgsim: cannot write the report in {args.folder}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         # Say what the interrupted rendering has already rewritten, never "nothing".
         after = _files(args.folder)

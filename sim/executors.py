@@ -145,7 +145,7 @@ def _dask(jobs: int | None, scheduler: str | None) -> Iterator[Pool]:
         else:
             client = Client(scheduler, timeout="10s")
             where = f"the Dask cluster at {scheduler}"
-    except (OSError, TimeoutError, RuntimeError) as exc:
+    except (OSError, TimeoutError, RuntimeError, ValueError, TypeError) as exc:  # ValueError: a bad address
         if cluster is not None:
             cluster.close()
         target = scheduler or "a local cluster"

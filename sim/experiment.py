@@ -48,6 +48,9 @@ BYTES_PER_RESULT = 10_000
 MAX_REPLICATIONS = 100_000
 MAX_CPU_HOURS = 12.0
 MAX_RESULT_BYTES = 2**30
+#: Renewals and check-ins a replication may make (each a few simulated events).
+MAX_CUSTOMER_EVENTS = 5e7
+SECONDS_PER_EVENT = 1e-5
 
 
 class ReplicationError(RuntimeError):
@@ -132,6 +135,13 @@ def too_large(what: str, count: int, hours: float, nbytes: float) -> str | None:
             f"make it smaller, or add --yes-large to run it anyway")
 
 
+def _customer_events_per_year(scn: Scenario) -> float:
+    m = scn.market
+    term = min((seg.contract_term for seg in m.segments.values()), default=365.0)
+    kinds = {m.activities[a].kind for a in m.journey.retention if a in m.activities}
+    return 365.0 / term + (365.0 / m.journey.checkin_interval if "checkin" in kinds else 0.0)
+
+
 def check_size(scenarios: Sequence[Scenario], reps: int, large: bool = False, what: str = "this run") -> None:
     """Refuse runs that would take hours or exhaust memory, with an estimate of both.
 
@@ -165,6 +175,16 @@ def check_size(scenarios: Sequence[Scenario], reps: int, large: bool = False, wh
                 f"CPU-hours for {reps} replications and ~{gib:,.1f} GiB per worker); shorten simulation.horizon, or raise "
                 f"simulation.max_customer_years (e.g. --set simulation.max_customer_years={int(customer_years * 1.1)}) "
                 f"to run it anyway"
+            )
+        # Renewals and check-ins repeat every term or interval: a tiny one multiplies the events.
+        per_year = _customer_events_per_year(scn)
+        events = customer_years * per_year
+        if customer_years > 0 and events > MAX_CUSTOMER_EVENTS and not large:
+            hours = events * reps * len(scenarios) * SECONDS_PER_EVENT / 3600
+            raise TooBigError(
+                f"scenario {scn.name!r} could make ~{events:,.0f} renewals and check-ins per replication "
+                f"(~{per_year:,.0f} a customer a year: a very short contract_term or checkin_interval; up to "
+                f"~{hours:,.1f} CPU-hours for {reps} replications); lengthen them, or add --yes-large to run it anyway"
             )
 
 

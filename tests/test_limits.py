@@ -43,7 +43,7 @@ def _refused(argv: list[str], capsys) -> str:  # type: ignore[no-untyped-def]
     assert status == 2, err
     assert time.monotonic() - started < 20
     # One line of problem (argparse puts its usage above its own errors, as for every argument).
-    assert "Traceback" not in err and len([x for x in err.splitlines() if x.startswith("orgsim")]) == 1, err
+    assert "Traceback" not in err and len([x for x in err.splitlines() if x and not x.startswith(("usage:", " "))]) == 1, err
     return err
 
 
@@ -68,6 +68,17 @@ def test_huge_sweeps_are_refused_before_their_points_are_built(vary, tmp_path, c
     err = _refused(["sweep", str(SCN), *vary, "--out", str(tmp_path / "r"), "--quiet"], capsys)
     assert "CPU-hours" in err and ("--yes-large" in err or "too large to run" in err)
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("setting,expected", [
+    ("market.segments.smb.contract_term=1e-6", "renewals and check-ins"),
+    ("market.journey.checkin_interval=1min", "renewals and check-ins"),
+    ("simulation.horizon=200y", "less than or equal to 36500"),
+])
+def test_values_that_would_multiply_the_events_are_refused(setting, expected, tmp_path, capsys):
+    """No loop may grow with a parameter's value: a tiny term or a century-long run is refused."""
+    err = _refused(["run", str(SCN), "--set", setting, "--out", str(tmp_path / "r"), "--quiet"], capsys)
+    assert expected in err
 
 
 def test_yes_large_lets_a_large_plan_through():

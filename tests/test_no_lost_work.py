@@ -233,6 +233,7 @@ def results(tmp_path):  # type: ignore[no-untyped-def]
     ("summary.csv", b"\x00\xff garbage"), ("summary.csv", b"a,b\n1,2\n"), ("summary.csv", b'"unclosed\n'),
     ("manifest.json", b"{not json"), ("manifest.json", b"[1, 2]"), ("scenario.yaml", b"a: [b\n"),
     ("scenario.yaml", b"- 1\n- 2\n"), ("funnel.csv", b"x\n1\n"), ("arr.csv", b"\xff\xfe\x00"),
+    ("summary.csv", b"scenario,kpi,mean,ci_low,ci_high,n\ntiny,won,abc,x,y,z\n"), ("survival.csv", b""),
 ])
 def test_a_damaged_results_folder_is_named_in_one_line(results, name, content, capsys):
     (results / name).write_bytes(content)

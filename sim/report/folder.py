@@ -126,6 +126,8 @@ _COLUMNS = {
     "sweep_summary.csv": ("point", "kpi", "mean", "ci_low", "ci_high", "n"),
     "sensitivity.csv": ("parameter", "kpi"),
 }
+#: Columns that hold numbers wherever they appear.
+_NUMBERS = ("mean", "ci_low", "ci_high", "n", "replication", "month", "buyers", "share_active", "arr", "point")
 _QUOTED = "=+-@\t\r'"
 
 
@@ -146,6 +148,10 @@ def _csv(path: Path) -> pd.DataFrame | None:
     missing = [c for c in _COLUMNS.get(path.name, ()) if c not in df.columns]
     if missing:
         raise DamagedFolder(f"{path}: not a table orgsim wrote (no column {', '.join(missing)}); "
+                            "the results folder is damaged")
+    wrong = [c for c in _NUMBERS if c in df.columns and len(df) and not pd.api.types.is_numeric_dtype(df[c].dtype)]
+    if wrong:
+        raise DamagedFolder(f"{path}: column {wrong[0]} holds values that are not numbers; "
                             "the results folder is damaged")
     for c in df.columns:
         if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype):
