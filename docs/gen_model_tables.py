@@ -24,6 +24,7 @@ from pydantic.fields import FieldInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sim.assumptions import NOT_RANGED, SOURCE, range_text
 from sim.scenario import load_scenario
 from sim.schema import (
     Bridge,
@@ -31,6 +32,7 @@ from sim.schema import (
     Channel,
     Market,
     Outbound,
+    Role,
     Scenario,
     Segment,
 )
@@ -51,15 +53,8 @@ def format_duration(days: float) -> str:
 
 MODEL_MD = ROOT / "docs" / "model.md"
 
-# ---------------------------------------------------------------- sources (docs/sources.md)
+# ---------------------------------------------------------------- sources and ranges: sim/assumptions.py
 
-HBR = "HBR 2011 audit (Oldroyd, McElheran & Elkington, 'The Short Life of Online Sales Leads', [S-hbr-2011-leads](sources.md#S-hbr-2011-leads))"
-FUNNEL = "B2B SaaS stage benchmarks, First Page Sage/HubSpot: opp -> won 15-30% ([S-fps-hubspot-stages](sources.md#S-fps-hubspot-stages)); SiriusDecisions Demand Waterfall: SQL -> close 20-30% ([S-siriusdecisions-waterfall](sources.md#S-siriusdecisions-waterfall))"
-DEALS = "mid-market medians: Bridge Group 2017 ACV $25K, cycle 60 d ([S-bridge-2017-saas-ae](sources.md#S-bridge-2017-saas-ae)); Bridge Group v8.3 $38K ([S-bridge-saas-ae-v83](sources.md#S-bridge-saas-ae-v83)); KBCM surveys ~$28K ([S-kbcm-saas-survey](sources.md#S-kbcm-saas-survey)); SMB and ENT set around them, an assumption ([A-segment-defaults](sources.md#A-segment-defaults))"
-RETENTION = "SaaS Capital 2023, NRR and GRR by ACV ([S-saas-capital-2023](sources.md#S-saas-capital-2023)); Recurly churn benchmarks ([S-recurly-churn](sources.md#S-recurly-churn)); Bessemer 5-7%/yr ([S-bessemer-churn](sources.md#S-bessemer-churn)); segment rules of thumb ([S-segment-churn-rules](sources.md#S-segment-churn-rules))"
-COSTS = "Glassdoor SDR OTE $77-87K, 2024 ([S-glassdoor-sdr-ote](sources.md#S-glassdoor-sdr-ote)); AE and CSM OTE compilations ([S-ae-csm-ote-compilations](sources.md#S-ae-csm-ote-compilations)); loaded = OTE x 1.25-1.3, an assumption ([A-segment-defaults](sources.md#A-segment-defaults))"
-HANDOFF = "relative conversion 0.90 per handoff, an assumption: no published measurement found ([A-handoff-loss](sources.md#A-handoff-loss))"
-DESIGN = "design choice (each scenario file's header comment gives its reasoning)"
 
 #: Where each parameter enters the model: module and function.
 WHERE: dict[str, str] = {
@@ -145,6 +140,10 @@ WHERE: dict[str, str] = {
     "roles.<role>.pickup_delay": "org.RoleQueue.perform", "roles.<role>.discipline": "org.RoleQueue._by_value",
     "roles.<role>.scoring_accuracy": "journey.journey (gate: predicted value)",
     "roles.<role>.prospecting_share": "prospecting.meetings_per_day, org.RoleQueue (time_per_work)",
+    "roles.<role>.mix": "costs.resolve_costs (at load) -> metrics._costs", "roles.<role>.mix.<job>": "costs.implied_cost",
+    "roles.<role>.platform_cost_annual": "metrics._costs", "roles.<role>.operations_cost_annual": "metrics._costs",
+    "roles.<role>.follows_up_every_lead": "handoff.handoff",
+    "market.job_costs": "costs.implied_cost", "market.job_costs.<job>": "costs.implied_cost",
     "routing": "context.JourneyContext.role_for", "routing.<activity>": "context.JourneyContext.role_for",
     "routing.<activity>.<segment>": "context.JourneyContext.role_for",
     "assists": "journey.journey", "assists.<activity>": "journey.journey",
@@ -160,116 +159,8 @@ WHERE: dict[str, str] = {
     "self_serve.pql_entry": "journey.trial",
 }
 
-#: Where each value comes from: a published figure, linked to its entry in docs/sources.md, or
-#: "assumption" with the reasoning, or a design choice.
-SOURCE: dict[str, str] = {
-    "name": "-", "description": "-", "extends": "-", "abstract": "-", "market": "-",
-    "simulation.horizon": "assumption: three years, so that customers won after the warmup meet two renewals",
-    "simulation.warmup": "assumption: the organization starts empty; half a year fills the queues and the customer base",
-    "simulation.reps": "statistics, not a world assumption: 10 replications give paired CIs of a few percent",
-    "simulation.seed": "-", "simulation.max_buyers": "a safety limit, not part of the model",
-    "simulation.max_customer_years": "a safety limit, not part of the model",
-    "market.segments.<segment>.share": "assumption: most B2B SaaS logos are small (60/30/10)",
-    "market.segments.<segment>.acv": DEALS,
-    "market.segments.<segment>.fit": "assumption: fit is a 0-1 scale with no published counterpart; mean 0.5 makes fit_elasticity neutral on average",
-    "market.segments.<segment>.contact_probability": "lead -> MQL 0.30/0.25/0.25: SiriusDecisions Demand Waterfall inquiry -> MQL 10-25% ([S-siriusdecisions-waterfall](sources.md#S-siriusdecisions-waterfall)); B2B SaaS compilations 15-30% ([S-fps-hubspot-stages](sources.md#S-fps-hubspot-stages)); 6sense: 83% of buyers initiate first contact ([S-6sense-buyer-research](sources.md#S-6sense-buyer-research))",
-    "market.segments.<segment>.keep_researching_probability": "assumption: a third of those who do not ask come back through nurture",
-    "market.segments.<segment>.rep_free_preference": "Gartner press release 2025, '61 percent of B2B buyers prefer a rep-free buying experience' ([S-gartner-2025-rep-free](sources.md#S-gartner-2025-rep-free)); the split 0.75/0.60/0.40 by segment is an assumption",
-    "market.segments.<segment>.automation_aversion": "assumption: P(buyer refuses an AI-only interaction) 0.1 SMB, 0.3 ENT, MM 0.2 interpolated ([A-segment-defaults](sources.md#A-segment-defaults)); directionally supported by Gartner 2026 ('69% rely on sales reps to validate AI output', [S-gartner-2026-ai-buyers](sources.md#S-gartner-2026-ai-buyers))",
-    "market.segments.<segment>.patience": f"assumption, tuned so that THE MODEL's never-answered share lands near the {HBR} figure of 23%",
-    "market.segments.<segment>.research_time": "assumption: 2, 4 and 8 weeks before a hand-raise; 6sense: ~70% of the journey is done before sellers are engaged ([S-6sense-critical-period](sources.md#S-6sense-critical-period))",
-    "market.segments.<segment>.stage_conversion": FUNNEL,
-    "market.segments.<segment>.stage_conversion.<activity>": FUNNEL + "; demo x proposal x close = 0.29/0.23/0.19 at average fit; discovery 0.55-0.65 from SQL -> opportunity 50-75%",
-    "market.segments.<segment>.no_decision_share": "Dixon et al., 'Stop Losing Sales to Customer Indecision', HBR: 40-60% of lost deals are lost to no decision ([S-dixon-no-decision](sources.md#S-dixon-no-decision))",
-    "market.segments.<segment>.deliberation_scale": "cycle SMB ~21 d (assumption, [A-segment-defaults](sources.md#A-segment-defaults)), MM ~75 d (Bridge Group 2017: 60-72 d, [S-bridge-2017-saas-ae](sources.md#S-bridge-2017-saas-ae), [S-bridge-2017-inside-ae](sources.md#S-bridge-2017-inside-ae); Gong 84 d, [S-gong-sales-cycle](sources.md#S-gong-sales-cycle)), ENT ~270 d (6sense: ~10 months for complex purchases, [S-6sense-buyer-research](sources.md#S-6sense-buyer-research))",
-    "market.segments.<segment>.work_scale": "assumption: larger buying groups (CEB/Gartner 5.4 -> 10.2 people, [S-ceb-buying-group](sources.md#S-ceb-buying-group); Forrester 13, [S-forrester-buying-group](sources.md#S-forrester-buying-group)) need more work per meeting",
-    "market.segments.<segment>.time_to_value": "assumption: onboarding to first value SMB 14 d, MM 45 d, ENT 90 d ('first 90 days' practitioner talk, [A-segment-defaults](sources.md#A-segment-defaults))",
-    "market.segments.<segment>.ttv_target": "assumption: about twice the typical time to value (SMB), less slack upmarket",
-    "market.segments.<segment>.contract_term": "assumption: annual contracts ([A-segment-defaults](sources.md#A-segment-defaults))",
-    "market.segments.<segment>.base_churn_annual": RETENTION + ": SMB 2%/month (~22%/yr), MM 10%/yr, ENT 6%/yr",
-    "market.segments.<segment>.expansion_probability": RETENTION + ": expansion +12/+13/+17% a year (NRR - GRR by ACV); probability x uplift gives it",
-    "market.segments.<segment>.expansion_uplift": RETENTION + ": see expansion_probability",
-    "market.segments.<segment>.gross_margin": "software gross margin median 80%, total 76% (Aleph x Benchmarkit 2026, [S-aleph-benchmarkit-2026](sources.md#S-aleph-benchmarkit-2026)); KeyBanc 2021: subscription ~80% ([S-kbcm-saas-survey](sources.md#S-kbcm-saas-survey))",
-    "market.channels.<channel>.rate_per_week": "assumption: 150 inquiries a week in all, enough to keep THE MODEL's 24 people busy",
-    "market.channels.<channel>.arrivals_at": "none in the default market (for events and validation scenarios)",
-    "market.channels.<channel>.segment_mix": "assumption: events skew upmarket; other channels use the segments' shares",
-    "market.channels.<channel>.segment_mix.<segment>": "assumption (see segment_mix)",
-    "market.activities.<activity>.kind": "structure of THE MODEL's funnel (Fukuda 2019, [S-fukuda-2019-the-model](sources.md#S-fukuda-2019-the-model))",
-    "market.activities.<activity>.work": "assumption: SDR 30-45 min per MQL, 25-40 MQLs a week ([A-segment-defaults](sources.md#A-segment-defaults)); other work contents are assumptions too",
-    "market.activities.<activity>.deliberation": "assumption: 2+4+5+5 = 16 days of buyer time for SMB, scaled by deliberation_scale to each segment's cycle",
-    "market.activities.<activity>.threshold": "assumption: scoring lets ~95% through, qualification ~80%; Gartner: 44% of MQLs pass as a good fit ([S-gartner-mql-fit](sources.md#S-gartner-mql-fit)) includes losses before qualification",
-    "market.journey.acquisition": "THE MODEL (Fukuda 2019): marketing -> inside sales -> field sales stages ([S-fukuda-2019-the-model](sources.md#S-fukuda-2019-the-model))",
-    "market.journey.retention": "THE MODEL's customer success: onboarding, check-ins, renewal, upsell ([S-fukuda-2019-the-model](sources.md#S-fukuda-2019-the-model))",
-    "market.journey.checkin_interval": "assumption: quarterly business reviews",
-    "market.journey.checkin_sla": "assumption: two weeks late counts as neglect",
-    "market.journey.max_nurture_rounds": "assumption: one second chance",
-    "market.effects.lead_decay.half_life": "'conservative B2B' preset 0.3 + 0.7 x 2^(-t / 60 min), an assumption ([A-lead-decay](sources.md#A-lead-decay)) softer than MIT/InsideSales 2007 (21x lower odds of qualifying at 30 min than at 5 min, [S-mit-insidesales-2007-lrm](sources.md#S-mit-insidesales-2007-lrm)) and HBR 2011 (7x within 1 h, [S-hbr-2011-leads](sources.md#S-hbr-2011-leads))",
-    "market.effects.lead_decay.floor": "conservative preset (see half_life); assumption: an enterprise buying group with a named project decays less than a single web inquirer ([A-lead-decay](sources.md#A-lead-decay))",
-    "market.effects.rep_free_contact_factor": "assumption: buyers who prefer no rep ask for one 40% less often",
-    "market.effects.context_loss_probability": HANDOFF + ": 0.25 x (1 - 0.6) = 0.10 expected loss",
-    "market.effects.context_loss_conversion_factor": HANDOFF,
-    "market.effects.context_loss_rework_fraction": "assumption: the buyer repeats their story; half the meeting again",
-    "market.effects.first_response_handoff_drop": HBR + ": 23% of web leads never followed up",
-    "market.effects.fit_elasticity": "assumption: a buyer at fit 1 advances 1.5x as often as one at 0.5",
-    "market.effects.nurture_contact_uplift": "assumption: a nurtured buyer is 1.5x as likely to ask (schema default 1: no uplift)",
-    "market.effects.ttv_missed_churn_multiplier": "Totango: customers who complete onboarding are 2.5x more likely to renew ([S-totango-onboarding](sources.md#S-totango-onboarding)); vendor CRM analyses 2.4x ([S-vendor-onboarding-touchpoints](sources.md#S-vendor-onboarding-touchpoints)); both second-hand: assumption-grade",
-    "market.effects.context_loss_churn_uplift": "assumption; qualitative accounts only (the CSM does not know what was promised, [S-sales-cs-handoff-accounts](sources.md#S-sales-cs-handoff-accounts))",
-    "market.effects.neglect_churn_uplift": "assumption; vendor analyses: < 3 touchpoints in 30 days churn 2.4x (low confidence, [S-vendor-onboarding-touchpoints](sources.md#S-vendor-onboarding-touchpoints))",
-    "market.effects.generalist_slowdown": "assumption: the specialization efficiency THE MODEL bought; Japanese adopters report 4x reach with inside sales (low confidence, [S-decisense-inside-sales](sources.md#S-decisense-inside-sales))",
-    "market.effects.ai_judgement_noise": "assumption: AI qualification effectiveness 0.8 of a human, 0.2 vs 0.15; direction from Gartner 2026: buyers 39 pp less likely to feel understood by gen-AI ([S-gartner-2026-ai-buyers](sources.md#S-gartner-2026-ai-buyers))",
-    "market.effects.ltv_max_years": "assumption: caps LTV when churn is near zero",
-    "market.finance.discount_rate": "assumption: 0 (undiscounted) by default; 0.08-0.15 a year is a plausible cost of capital for a software company",
-    "market.effects.same_unit_context_factor": "assumption: a shared stand-up and pipeline keep 70% of what would be lost",
-    "market.effects.team_targets_threshold_shift": "assumption, after the qualitative failure modes of THE MODEL: IS-FS conflict over lead quality, local optimisation ([S-the-model-drawbacks](sources.md#S-the-model-drawbacks))",
-    "market.effects.north_star_threshold_shift": "assumption: a shared KPI makes the team stricter about fit",
-    "market.effects.community_churn_factor": "assumption (no published figure found)",
-    "market.effects.community_referral_factor": "assumption (no published figure found)",
-    "market.effects.expansion_at_risk_factor": "assumption (no published figure found; plausible range 0.1-0.8): at-risk customers are about a third as likely to buy more",
-    "market.outbound.target_accounts": "assumption",
-    "market.outbound.work_per_attempt": "assumption: 15 min per touch (SDRs 50-80 calls and 60-100 emails a day, low confidence, [S-sdr-activity-glossary](sources.md#S-sdr-activity-glossary))",
-    "market.outbound.meeting_probability": "assumption from 10-15 meetings booked a week on those activity levels (low confidence, [S-sdr-activity-glossary](sources.md#S-sdr-activity-glossary))",
-    "market.outbound.ai_meeting_factor": "vendor paired-email study 2026: meetings 0.7% (AI) vs 1.1% (human) (low confidence, [S-ai-sdr-email-study-2026](sources.md#S-ai-sdr-email-study-2026))",
-    "market.outbound.segment_mix": "assumption: the segments' shares", "market.outbound.segment_mix.<segment>": "assumption",
-    "market.referrals.probability_per_renewal": "assumption", "market.referrals.unhealthy_factor": "assumption",
-    "market.referrals.research_factor": "assumption: referred buyers arrive half decided",
-    "market.referrals.fit_bonus": "assumption: referrers bring buyers like themselves",
-    "market.marketing_program_cost_annual": "~30% of CAC is marketing (Pacific Crest/KBCM survey, second-hand, [S-kbcm-saas-survey](sources.md#S-kbcm-saas-survey))",
-    "market.buyer_hours.days": "assumption: B2B buyers research at work", "market.buyer_hours.open": "assumption",
-    "market.buyer_hours.close": "assumption",
-    "market.contact_in_buyer_hours": f"assumption, chosen with the pickup delay to approach the {HBR} figure of 37% answered within an hour",
-    "calendars.<calendar>.days": "assumption: a standard working week", "calendars.<calendar>.open": "assumption: 9:00",
-    "calendars.<calendar>.close": "assumption: 17:00",
-    "roles": DESIGN,
-    "roles.<role>.headcount": DESIGN + "; THE MODEL's 3/5/10/6 is sized for the default market (assumption)",
-    "roles.<role>.kind": DESIGN, "roles.<role>.calendar": DESIGN + "; AI agents 24/7 is the premise of AI designs",
-    "roles.<role>.loaded_cost_annual": COSTS + "; AI agent $5-18K a year (second-hand, [S-ai-sdr-cost-2026](sources.md#S-ai-sdr-cost-2026))",
-    "roles.<role>.cost_per_task": "assumption: $2 of usage per AI conversation",
-    "roles.<role>.productive_share": "AE 0.35: CSO Insights 2011, 41% of time selling ([S-cso-insights-2011](sources.md#S-cso-insights-2011)), and Pace, 22% ([S-pace-selling-time](sources.md#S-pace-selling-time)); SDR and CSM 0.6, marketing 0.5: assumptions",
-    "roles.<role>.generalist": DESIGN, "roles.<role>.judgement_noise": "assumption: a person misjudges fit by 0.15 on a 0-1 scale",
-    "roles.<role>.teams": DESIGN, "roles.<role>.team": DESIGN,
-    "roles.<role>.pickup_delay": f"human SDR without SLA, median ~4 h with a long tail ({HBR}; Chatpath 2017, [S-chatpath-2017](sources.md#S-chatpath-2017); RevenueHero, [S-revenuehero-demo-requests](sources.md#S-revenuehero-demo-requests)); lognormal 1.5 h / 3 h of working time is an assumption",
-    "roles.<role>.discipline": DESIGN + "; serving by predicted value models AI lead scoring (Salesforce State of Sales: propensity-based prioritisation, [S-salesforce-state-of-sales-3](sources.md#S-salesforce-state-of-sales-3))",
-    "roles.<role>.scoring_accuracy": "assumption: 0.5 for people, 0.8 for AI scoring",
-    "roles.<role>.prospecting_share": DESIGN,
-    "routing": DESIGN, "routing.<activity>": DESIGN + "; THE MODEL: Fukuda 2019 ([S-fukuda-2019-the-model](sources.md#S-fukuda-2019-the-model))",
-    "routing.<activity>.<segment>": DESIGN + " (hybrid, mini business units)",
-    "assists": DESIGN, "assists.<activity>": DESIGN + "; escalator model: working definition ([A-escalator](sources.md#A-escalator)). Only acquisition activities honour an assist (see Limitations)",
-    "bridges": DESIGN + "; bridge sales: working definition ([A-bridge-sales](sources.md#A-bridge-sales))",
-    "bridges[].sender": DESIGN, "bridges[].receiver": DESIGN,
-    "bridges[].context_loss_factor": "working definition: handoff loss 10% -> 2-3% (assumption, [A-bridge-sales](sources.md#A-bridge-sales))",
-    "bridges[].sender_work": "working definition: 0.5-1 h of the sending role's time (assumption, [A-bridge-sales](sources.md#A-bridge-sales))",
-    "data_integration": DESIGN + "; ai_automated 0.5: the agent writes every conversation to the CRM (assumption)",
-    "kpi_alignment": DESIGN, "north_star": DESIGN,
-    "community_participation": DESIGN + " (0 in every shipped design)",
-    "self_serve": DESIGN + " (plg)",
-    "self_serve.trial_probability": "assumption: a little above contact_probability, no rep needed",
-    "self_serve.trial_length": "14 days for 62% of products (ChartMogul x ProductLed x Growth Unhinged, Jan 2026, [S-growth-unhinged-2026](sources.md#S-growth-unhinged-2026))",
-    "self_serve.activation_probability": "assumption; activation doubles to triples conversion (second-hand, low confidence, [S-pql-compilations](sources.md#S-pql-compilations))",
-    "self_serve.paid_if_activated": "no-card trial -> paid 10-25% (OpenView 2024, second-hand, [S-openview-2024-plg](sources.md#S-openview-2024-plg)), 15% (Totango 2012, [S-totango-2012-trials](sources.md#S-totango-2012-trials)): 0.4 x 0.3 + 0.6 x 0.06 ~ 0.16",
-    "self_serve.paid_if_not_activated": "see paid_if_activated; freemium and unactivated users convert 2-5% (OpenView, second-hand, [S-openview-2024-plg](sources.md#S-openview-2024-plg))",
-    "self_serve.pql_acv_threshold": "assumption",
-    "self_serve.pql_entry": "design choice: PQL -> paid 15-35% with sales assist (second-hand, low confidence, [S-pql-compilations](sources.md#S-pql-compilations))",
-}
+#: Where each value comes from (SOURCE) and its plausible range (RANGES) live in sim/assumptions.py,
+#: the one place orgsim schema, this page and the reports read them from.
 
 #: Units where the type alone does not say (money, multipliers...).
 UNITS: dict[str, str] = {
@@ -329,6 +220,7 @@ NAMED = {
     (Scenario, "assists"): "<activity>", (Market, "segments"): "<segment>", (Market, "channels"): "<channel>",
     (Market, "activities"): "<activity>", (Segment, "stage_conversion"): "<activity>",
     (Channel, "segment_mix"): "<segment>", (Outbound, "segment_mix"): "<segment>",
+    (Market, "job_costs"): "<job>", (Role, "mix"): "<job>",
 }
 
 
@@ -362,7 +254,8 @@ def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str,
             if value_model is not None:
                 out += rows(value_model, f"{path}.{named}.")
             else:
-                if (model, name) in ((Channel, "segment_mix"), (Outbound, "segment_mix"), (Segment, "stage_conversion")):
+                if (model, name) in ((Channel, "segment_mix"), (Outbound, "segment_mix"), (Segment, "stage_conversion"),
+                                     (Market, "job_costs"), (Role, "mix")):
                     out.append((path, field, model))
                 out.append((f"{path}.{named}", field, model))
                 if model is Scenario and name == "routing":
@@ -557,12 +450,13 @@ def tables() -> dict[str, str]:
         if path == "routing.<activity>.<segment>":
             meaning = "Routing by segment: the role for buyers of that segment."
         row = [f"`{path}`", meaning.strip().split("\n")[0], u, default(path, field), VALUES.get(path) or value(path, u),
-               f"`{WHERE[path]}`" if WHERE[path] not in ("-",) else "-", SOURCE[path]]
+               f"`{WHERE[path]}`" if WHERE[path] not in ("-",) else "-", SOURCE[path],
+               range_text(path, lambda x, path=path, u=u: _fmt_value(x, path, u)) or NOT_RANGED.get(path, "-")]
         grouped.setdefault(section_of(path), []).append("| " + " | ".join(_escape(c) for c in row) + " |")
     if missing:
         raise SystemExit("no where/source written for: " + ", ".join(missing))
-    head = ("| key | meaning | unit | schema default | value in the shipped files | enters at | source |\n"
-            "|---|---|---|---|---|---|---|")
+    head = ("| key | meaning | unit | schema default | value in the shipped files | enters at | source | plausible range |\n"
+            "|---|---|---|---|---|---|---|---|")
     out = {name: head + "\n" + "\n".join(lines) for name, lines in grouped.items()}
     from sim.kpis import docs as kpi_docs
 

@@ -466,9 +466,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         _check_inputs(args)
         if args.command == "schema":
-            from .schema import Scenario
+            from .assumptions import annotated_schema
 
-            print(json.dumps(Scenario.model_json_schema(), indent=2))
+            print(json.dumps(annotated_schema(), indent=2))
             return 0
         if args.command == "report":
             return _report(args)

@@ -23,6 +23,7 @@ NAMED = {
     ("market", "activities"): "<activity>", ("market", "segments", "<segment>", "stage_conversion"): "<activity>",
     ("market", "channels", "<channel>", "segment_mix"): "<segment>", ("market", "outbound", "segment_mix"): "<segment>",
     ("routing", "<activity>"): "<segment>",
+    ("market", "job_costs"): "<job>", ("roles", "<role>", "mix"): "<job>",
 }
 
 
@@ -77,7 +78,7 @@ def test_parameter_tables_are_up_to_date():
 
 def test_every_parameter_row_says_where_it_acts_and_where_its_value_comes_from():
     rows = [line for line in MODEL_MD.read_text(encoding="utf-8").splitlines()
-            if line.startswith("| `") and line.count(" | ") == 6]
+            if line.startswith("| `") and line.count(" | ") == 7]
     assert len(rows) > 100
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split(" | ")]
@@ -88,6 +89,8 @@ def test_every_parameter_row_says_where_it_acts_and_where_its_value_comes_from()
         assert source and source != "-", key
         assert ("assumption" in source or "sources.md#" in source or "design choice" in source
                 or "none in the default market" in source or "HBR" in source), key
+        if source.startswith("assumption"):  # and its plausible range beside it (sim/assumptions.py)
+            assert cells[7] not in ("", "-"), key
 
 
 def test_every_kpi_has_its_formula_on_the_page():
@@ -98,7 +101,7 @@ def test_every_kpi_has_its_formula_on_the_page():
 
 def test_every_enters_at_names_a_function_that_exists():
     rows = [line for line in MODEL_MD.read_text(encoding="utf-8").splitlines()
-            if line.startswith("| `") and line.count(" | ") == 6]
+            if line.startswith("| `") and line.count(" | ") == 7]
     checked = 0
     for row in rows:
         where = row.strip("|").split(" | ")[5].strip().strip("`")
