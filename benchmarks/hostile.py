@@ -306,7 +306,7 @@ def _special(tmp: Path):  # type: ignore[no-untyped-def]
         before = {p: p.stat().st_mtime for p in folder.rglob("*") if p.is_file()}
         proc = subprocess.Popen([sys.executable, "-m", "sim", "report", str(folder), "--pptx"], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(4.0)
+        time.sleep(1.5)  # while it renders the charts
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
         after = {p: p.stat().st_mtime for p in folder.rglob("*") if p.is_file()}

@@ -1,8 +1,10 @@
 """``orgsim``: a thin command line over :mod:`sim.api`.
 
-Exit status: 0 done, 1 a replication failed, 2 bad input (nothing written), 130 interrupted
-(no results folder; a sweep or sensitivity run keeps its checkpoint for ``--resume``).
-Results go to stdout; progress and problems to stderr.
+Exit status: 0 done, 1 a replication failed or the results could not be written where asked
+(the message says where they were saved instead), 2 bad input (nothing written: this includes
+work estimated too large to run without ``--yes-large`` and an --out that cannot be written),
+130 interrupted (no results folder; a sweep or sensitivity run keeps its checkpoint for
+``--resume``). Results go to stdout; progress and problems to stderr.
 """
 
 from __future__ import annotations
