@@ -93,6 +93,7 @@ PAGE = """# A page
 
 Some prose with a number that is not generated: 42.
 
+<!-- refresh: status 2 -->
 ```console
 $ orgsim validate tests/data/bad/unknown_key.yaml
 an output someone typed by hand
