@@ -221,7 +221,7 @@ def _neutralise(cell: Any) -> Any:
 
 def _is_text(column: pd.Series) -> bool:
     """Text (or mixed) columns: pandas 3 gives text its own dtype, older versions ``object``."""
-    return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+    return bool(column.dtype == object or pd.api.types.is_string_dtype(column.dtype))
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
