@@ -86,8 +86,8 @@ WHERE: dict[str, str] = {
     "market.segments.<segment>.gross_margin": "metrics.measure (ltv, cac_payback_months)",
     "market.channels.<channel>.rate_per_week": "market.buyer_chunks",
     "market.channels.<channel>.arrivals_at": "market.scheduled_buyers",
-    "market.channels.<channel>.segment_mix": "market._draw_buyers",
-    "market.channels.<channel>.segment_mix.<segment>": "market._draw_buyers",
+    "market.channels.<channel>.segment_tilt": "market._draw_buyers",
+    "market.channels.<channel>.segment_tilt.<segment>": "market._draw_buyers",
     "market.activities.<activity>.kind": "journey.journey, customer.customer_life",
     "market.activities.<activity>.work": "market._draw_buyers (acquisition), context.JourneyContext (others)",
     "market.activities.<activity>.deliberation": "market._draw_buyers -> journey.journey",
@@ -120,7 +120,7 @@ WHERE: dict[str, str] = {
     "market.outbound.work_per_attempt": "prospecting.meetings_per_day",
     "market.outbound.meeting_probability": "prospecting.meetings_per_day",
     "market.outbound.ai_meeting_factor": "prospecting.meetings_per_day",
-    "market.outbound.segment_mix": "prospecting._prospect", "market.outbound.segment_mix.<segment>": "prospecting._prospect",
+    "market.outbound.segment_tilt": "prospecting._prospect", "market.outbound.segment_tilt.<segment>": "prospecting._prospect",
     "market.referrals.probability_per_renewal": "customer._refer",
     "market.referrals.unhealthy_factor": "customer._refer",
     "market.referrals.research_factor": "customer._refer", "market.referrals.fit_bonus": "customer._refer",
@@ -175,10 +175,10 @@ UNITS: dict[str, str] = {
     "market.finance.discount_rate": "rate a year (0-1)",
     "market.segments.<segment>.deliberation_scale": "multiplier > 0", "market.segments.<segment>.work_scale": "multiplier > 0",
     "market.channels.<channel>.rate_per_week": "buyers a week",
-    "market.channels.<channel>.segment_mix": "mapping segment -> share (or none)",
-    "market.channels.<channel>.segment_mix.<segment>": "probability (0-1)",
-    "market.outbound.segment_mix": "mapping segment -> share (or none)",
-    "market.outbound.segment_mix.<segment>": "probability (0-1)",
+    "market.channels.<channel>.segment_tilt": "mapping segment -> weight (or none)",
+    "market.channels.<channel>.segment_tilt.<segment>": "weight (1 = as the market)",
+    "market.outbound.segment_tilt": "mapping segment -> weight (or none)",
+    "market.outbound.segment_tilt.<segment>": "weight (1 = as the market)",
     "market.segments.<segment>.stage_conversion": "mapping activity -> probability",
     "market.segments.<segment>.stage_conversion.<activity>": "probability (0-1)",
     "roles": "mapping role name -> role", "routing": "mapping activity -> route",
@@ -219,7 +219,7 @@ NAMED = {
     (Scenario, "calendars"): "<calendar>", (Scenario, "roles"): "<role>", (Scenario, "routing"): "<activity>",
     (Scenario, "assists"): "<activity>", (Market, "segments"): "<segment>", (Market, "channels"): "<channel>",
     (Market, "activities"): "<activity>", (Segment, "stage_conversion"): "<activity>",
-    (Channel, "segment_mix"): "<segment>", (Outbound, "segment_mix"): "<segment>",
+    (Channel, "segment_tilt"): "<segment>", (Outbound, "segment_tilt"): "<segment>",
     (Market, "job_costs"): "<job>", (Role, "mix"): "<job>",
 }
 
@@ -254,7 +254,7 @@ def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str,
             if value_model is not None:
                 out += rows(value_model, f"{path}.{named}.")
             else:
-                if (model, name) in ((Channel, "segment_mix"), (Outbound, "segment_mix"), (Segment, "stage_conversion"),
+                if (model, name) in ((Channel, "segment_tilt"), (Outbound, "segment_tilt"), (Segment, "stage_conversion"),
                                      (Market, "job_costs"), (Role, "mix")):
                     out.append((path, field, model))
                 out.append((f"{path}.{named}", field, model))
@@ -443,8 +443,8 @@ def tables() -> dict[str, str]:
             continue
         u = unit(path, field)
         meaning = MEANINGS.get(path) or field.description or (_model_of(field.annotation) or _model).__doc__ or ""
-        if path.endswith(".<segment>") and "segment_mix" in path:
-            meaning = "Share of this channel's buyers in that segment."
+        if path.endswith(".<segment>") and "segment_tilt" in path:
+            meaning = "Weight on the market's share of that segment for this stream's buyers (1 = as the market)."
         if path.endswith("stage_conversion.<activity>"):
             meaning = "Base P(advance) after that stage or close, for a buyer of average fit (0.5)."
         if path == "routing.<activity>.<segment>":

@@ -28,7 +28,7 @@ def _segment_rates(scn: Scenario) -> dict[str, float]:
     """Buyers a week arriving in each segment, over every channel."""
     rates = dict.fromkeys(scn.market.segments, 0.0)
     for ch in scn.market.channels.values():
-        mix = ch.segment_mix or {s: seg.share for s, seg in scn.market.segments.items()}
+        mix = scn.market.segment_mix(ch.segment_tilt)
         for seg, share in mix.items():
             if seg in rates:
                 rates[seg] += ch.rate_per_week * share

@@ -89,7 +89,7 @@ class JourneyContext:
 
     @classmethod
     def build(cls, env: simpy.Environment, scn: Scenario, plan: MarketPlan,
-              roles: dict[str, RoleQueue], log: EventLog, streams: Streams) -> "JourneyContext":
+              roles: dict[str, RoleQueue], log: EventLog, streams: Streams) -> JourneyContext:
         m = scn.market
         nurture = next((a for a, act in m.activities.items() if act.kind == "nurture" and a in scn.routing), None)
         eff = m.effects
@@ -108,7 +108,7 @@ class JourneyContext:
         route = self.scn.routing[activity]
         return self.roles[route if isinstance(route, str) else route[b.segment]]
 
-    def new_buyer(self, channel: str, segment_mix: dict[str, float] | None, key: int) -> Buyer:
+    def new_buyer(self, channel: str, segment_tilt: dict[str, float] | None, key: int) -> Buyer:
         """A buyer the organization brought in itself, arriving now.
 
         Its draws are keyed by ``key`` (who created it and when, see sim.streams.derive_key),
@@ -116,7 +116,7 @@ class JourneyContext:
         this run created, in order.
         """
         b = endogenous_buyer(self.scn, self.streams.keyed(key, ENDOGENOUS), self.plan, self.env.now,
-                             channel, segment_mix, ENDOGENOUS_ID_BASE + len(self.created), key)
+                             channel, segment_tilt, ENDOGENOUS_ID_BASE + len(self.created), key)
         self.created.append(b)
         return b
 

@@ -16,7 +16,8 @@ import numpy as np
 from .schema import Scenario
 from .streams import Streams
 
-__all__ = ["Buyer", "MarketPlan", "buyer_chunks", "scheduled_buyers", "endogenous_buyer", "expected_buyers", "plan_for", "ENDOGENOUS_ID_BASE"]
+__all__ = ["ENDOGENOUS_ID_BASE", "Buyer", "MarketPlan", "buyer_chunks", "endogenous_buyer", "expected_buyers",
+           "plan_for", "scheduled_buyers"]
 
 #: Buyers the organization creates itself (outbound, referrals) are numbered from here.
 ENDOGENOUS_ID_BASE = 1_000_000_000
@@ -77,7 +78,7 @@ class Buyer:
     at_risk: bool
     #: The customer's keyed draws after signature (sim.customer), once won.
     life: Any
-    _draws: "_ChunkDraws | None"
+    _draws: _ChunkDraws | None
     _row: int
 
     def __init__(self) -> None:
@@ -221,11 +222,7 @@ def _mix(scn: Scenario) -> tuple[list[str], list[str], np.ndarray]:
     m = scn.market
     seg_names = list(m.segments)
     chan_names = list(m.channels)
-    mix = np.array([
-        [(m.channels[c].segment_mix or {}).get(s, 0.0) if m.channels[c].segment_mix else m.segments[s].share
-         for s in seg_names]
-        for c in chan_names
-    ])
+    mix = np.array([[m.segment_mix(m.channels[c].segment_tilt)[s] for s in seg_names] for c in chan_names])
     return seg_names, chan_names, mix
 
 
@@ -295,15 +292,14 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
 
 
 def endogenous_buyer(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, now: float,
-                     channel: str, segment_mix: dict[str, float] | None, buyer_id: int, key: int) -> Buyer:
+                     channel: str, segment_tilt: dict[str, float] | None, buyer_id: int, key: int) -> Buyer:
     """One buyer created by the organization's own activity (a booked meeting, a referral).
 
     ``rng`` is the buyer's own keyed generator (``Streams.keyed(key, ...)``), so its
     attributes and journey draws depend on ``key`` (who created it, and when), not on how
     many buyers the organization created before it.
     """
-    shares = np.array([(segment_mix or {}).get(s, 0.0) if segment_mix else seg.share
-                       for s, seg in scn.market.segments.items()])
+    shares = np.array(list(scn.market.segment_mix(segment_tilt).values()))
     b = _draw_buyers(scn, rng, plan, np.array([now]), np.zeros(1, dtype=int), buyer_id,
                      source=(channel, shares / shares.sum()))[0]
     b.source = channel

@@ -44,7 +44,7 @@ def _prospect(ctx: JourneyContext, role: RoleQueue, pool: list[int]) -> Generato
     env = ctx.env
     gaps = ctx.streams.rng(f"outbound.{role.name}")
     entry = outbound_entry(ctx)
-    mix = ctx.scn.market.outbound.segment_mix
+    tilt = ctx.scn.market.outbound.segment_tilt
     while True:
         rate = meetings_per_day(ctx, role, pool[0])
         if rate <= 0:
@@ -52,7 +52,7 @@ def _prospect(ctx: JourneyContext, role: RoleQueue, pool: list[int]) -> Generato
         # The rate is constant between bookings, so an exponential gap is exact.
         yield env.timeout(float(gaps.exponential(1.0 / rate)))
         pool[0] -= 1
-        b = ctx.new_buyer("outbound", mix, ctx.outbound_key(role.name))
+        b = ctx.new_buyer("outbound", tilt, ctx.outbound_key(role.name))
         b.research_time = 0.0
         b.last_performer = (role.name, role.team_of(b))
         ctx.log.record(env.now, b.id, "arrive", role.name)

@@ -316,6 +316,9 @@ def _clean_loc(loc: tuple[str | int, ...], data: Tree) -> Path_:
 def _message(err: ErrorDetails) -> str:
     kind = err["type"]
     key = str(err["loc"][-1]) if err["loc"] else ""
+    if kind == "extra_forbidden" and key == "segment_mix":
+        return ("segment_mix is now segment_tilt: weights on the market's segment shares (1 = as the market; "
+                "e.g. ent: 2.5 brings 2.5 times the enterprise share), so a change of the shares reaches every channel")
     if kind == "extra_forbidden":
         # A name valid elsewhere in the schema is no help here: suggest only other names.
         close = [c for c in difflib.get_close_matches(key, _KNOWN, n=3) if c != key]
@@ -338,14 +341,14 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
     total = sum(s.share for s in m.segments.values())
     if abs(total - 1) > 1e-6:
         out.append((("market", "segments"), f"segment shares must sum to 1 (they sum to {total:g})"))
-    for cname, ch in m.channels.items():
-        if ch.segment_mix is not None:
-            for seg in ch.segment_mix:
-                if seg not in m.segments:
-                    out.append((("market", "channels", cname, "segment_mix", seg), f"unknown segment {seg!r}"))
-            mix = sum(ch.segment_mix.values())
-            if abs(mix - 1) > 1e-6:
-                out.append((("market", "channels", cname, "segment_mix"), f"must sum to 1 (sums to {mix:g})"))
+    streams = [(("market", "channels", c), ch.segment_tilt, ch.rate_per_week > 0 or bool(ch.arrivals_at))
+               for c, ch in m.channels.items()]
+    for where, tilt, brings in [*streams, (("market", "outbound"), m.outbound.segment_tilt, True)]:
+        for seg in tilt or {}:
+            if seg not in m.segments:
+                out.append(((*where, "segment_tilt", seg), _unknown("segment", seg, m.segments)))
+        if tilt and brings and not any(w > 0 for w in m.segment_mix(tilt).values()):
+            out.append(((*where, "segment_tilt"), "leaves no segment with a share above 0: it would bring no buyer"))
     for sname, segment in m.segments.items():
         for act in segment.stage_conversion:
             if act not in m.activities:
@@ -394,10 +397,6 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
     if scn.self_serve is not None and scn.self_serve.pql_entry not in m.journey.acquisition:
         out.append((("self_serve", "pql_entry"), _unknown("acquisition activity", scn.self_serve.pql_entry,
                                                           m.journey.acquisition)))
-    if m.outbound.segment_mix is not None:
-        for seg in m.outbound.segment_mix:
-            if seg not in m.segments:
-                out.append((("market", "outbound", "segment_mix", seg), _unknown("segment", seg, m.segments)))
     for rname, spec in scn.roles.items():
         if spec.calendar != "always" and spec.calendar not in scn.calendars:
             out.append((("roles", rname, "calendar"), _unknown("calendar", spec.calendar, [*scn.calendars, "always"])))

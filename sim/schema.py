@@ -7,6 +7,7 @@ unless a name says otherwise; probabilities are in [0, 1].
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -40,6 +41,7 @@ def _not_bool(value: object) -> object:
 Int = Annotated[int, BeforeValidator(_not_bool)]
 Float = Annotated[float, BeforeValidator(_not_bool)]
 Probability = Annotated[Float, Field(ge=0, le=1)]
+NonNegative = Annotated[Float, Field(ge=0, le=1e6)]
 Duration = Annotated[Quantity, Field(ge=0)]
 PositiveDuration = Annotated[Quantity, Field(gt=0)]
 
@@ -121,8 +123,9 @@ class Channel(_Strict):
         default_factory=list, max_length=100_000,
         description="Fixed arrival times (e.g. an event's leads), days from the start; added to the Poisson stream.",
     )
-    segment_mix: dict[str, Probability] | None = Field(
-        None, description="Segment shares for this channel; default: the segments' own shares."
+    segment_tilt: dict[str, NonNegative] | None = Field(
+        None, description="How much more (or less) of each segment this channel brings than the market's "
+        "shares: its buyers' segments are the shares times these weights, renormalized; 1 for a segment not named.",
     )
 
 
@@ -233,7 +236,10 @@ class Outbound(_Strict):
         default=0.65, ge=0, le=5,
         description="Meeting-booked multiplier for AI prospectors (0.7% vs 1.1%: docs/sources.md#S-ai-sdr-email-study-2026).",
     )
-    segment_mix: dict[str, Probability] | None = Field(default=None, description="Segments of booked accounts; default: segment shares.")
+    segment_tilt: dict[str, NonNegative] | None = Field(
+        default=None, description="Weights on the market's segment shares for the accounts outbound books "
+        "(as a channel's segment_tilt); 1 for a segment not named.",
+    )
 
 
 class Referrals(_Strict):
@@ -281,6 +287,14 @@ class Market(_Strict):
     contact_in_buyer_hours: Probability = Field(
         0.0, description="P(a buyer whose research ends outside buyer_hours waits for them to ask for contact)."
     )
+
+    def segment_mix(self, tilt: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The segments of a stream of buyers: the market's shares times ``tilt`` (1 for a segment
+        it does not name), renormalized. One rule for channels, outbound and referrals, so a change
+        of the market's shares reaches every stream (all zero where the tilt leaves nothing)."""
+        weights = {s: seg.share * (tilt or {}).get(s, 1.0) for s, seg in self.segments.items()}
+        total = sum(weights.values())
+        return {s: w / total for s, w in weights.items()} if total > 0 else weights
 
 
 #: A day of the week, as a calendar names it.

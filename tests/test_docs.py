@@ -21,7 +21,7 @@ NAMED = {
     ("roles",): "<role>", ("calendars",): "<calendar>", ("routing",): "<activity>", ("assists",): "<activity>",
     ("market", "segments"): "<segment>", ("market", "channels"): "<channel>",
     ("market", "activities"): "<activity>", ("market", "segments", "<segment>", "stage_conversion"): "<activity>",
-    ("market", "channels", "<channel>", "segment_mix"): "<segment>", ("market", "outbound", "segment_mix"): "<segment>",
+    ("market", "channels", "<channel>", "segment_tilt"): "<segment>", ("market", "outbound", "segment_tilt"): "<segment>",
     ("routing", "<activity>"): "<segment>",
     ("market", "job_costs"): "<job>", ("roles", "<role>", "mix"): "<job>",
 }
@@ -53,7 +53,7 @@ def test_placeholders_stand_for_user_chosen_names():
     paths = key_paths(scn.model_dump())
     assert {"roles.<role>.headcount", "market.segments.<segment>.stage_conversion.<activity>",
             "routing.<activity>", "routing.<activity>.<segment>", "bridges",
-            "market.channels.<channel>.segment_mix.<segment>", "market.segments.<segment>.acv"} <= paths
+            "market.channels.<channel>.segment_tilt.<segment>", "market.segments.<segment>.acv"} <= paths
     assert "roles.key_accounts.headcount" not in paths
     bridges = key_paths(sim.load_scenario(SCENARIOS / "bridge_sales.yaml").model_dump())
     assert "bridges[].sender_work" in bridges

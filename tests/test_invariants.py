@@ -169,7 +169,7 @@ def scenario_trees(draw: Any) -> dict[str, Any]:
         times = draw(st.lists(st.floats(0, horizon * 1.2), max_size=30))
         channels["event"] = {"rate_per_week": 0, "arrivals_at": [round(t, 3) for t in times]}
         if two_segments:
-            channels["event"]["segment_mix"] = {"smb": 0.0, "ent": 1.0}
+            channels["event"]["segment_tilt"] = {"smb": 0.0, "ent": 1.0}
 
     n_roles = draw(st.integers(1, len(ROLE_NAMES)))
     role_names = list(ROLE_NAMES[:n_roles])
