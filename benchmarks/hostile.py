@@ -7,13 +7,15 @@ Each case runs ``python -m sim ...`` in a fresh process with a time limit and is
 - traceback: a Python traceback on stderr;
 - hang: still running at the time limit (killed);
 - lost: a simulation finished but its results are neither where asked nor where the
-  message says they were saved.
+  message says they were saved;
+- unsafe: it ran, but a CSV cell starts like a spreadsheet formula.
 
     python benchmarks/hostile.py            # prints one line per case, then the counts
 """
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import json
 import os
@@ -178,6 +180,8 @@ def main() -> int:
         started = time.monotonic()
         code, stdout, stderr = run(argv)
         kind = classify(code, stdout, stderr)
+        if kind == "ok" and _formula_cells(stdout):
+            kind = "unsafe"  # a CSV cell a spreadsheet would run as a formula
         counts[kind] += 1
         first = next((ln for ln in stderr.splitlines() if ln.startswith("orgsim") or ": " in ln), "")
         print(f"{kind:9} {time.monotonic() - started:5.1f}s  {name}: {first[:150]}")
@@ -191,8 +195,9 @@ def main() -> int:
     total = sum(counts.values())
     print(f"\ncases tried: {total}; ok: {counts['ok']}; clean refusals: {counts['refused']}; "
           f"tracebacks: {counts['traceback']}; hangs: {counts['hang']}; lost results: {counts['lost']}; "
-          f"unclear: {counts['unclear']}")
-    return 0 if not (counts["traceback"] or counts["hang"] or counts["lost"] or counts["unclear"]) else 1
+          f"unclear: {counts['unclear']}; formula cells in CSVs: {counts['unsafe']}")
+    return 0 if not (counts["traceback"] or counts["hang"] or counts["lost"] or counts["unclear"]
+                     or counts["unsafe"]) else 1
 
 
 def _special(tmp: Path):  # type: ignore[no-untyped-def]
@@ -328,6 +333,27 @@ def _special(tmp: Path):  # type: ignore[no-untyped-def]
                           ("survival.csv", b"")]:
         cases.append((f"report with damaged {name} ({content[:12]!r})", lambda n=name, c=content: damaged(n, c)))
     return cases
+
+
+def _formula_cells(stdout: str) -> list[str]:
+    """Cells of the results' CSVs that start like a spreadsheet formula (and are not numbers)."""
+    m = re.search(r"^results: (.+)$", stdout, re.M)
+    found = []
+    for path in Path(m.group(1)).glob("*.csv") if m else []:
+        with path.open(newline="", encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                for cell in row:
+                    if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(cell):
+                        found.append(f"{path.name}: {cell[:30]}")
+    return found
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _children(pid: int) -> set[int]:
