@@ -10,6 +10,7 @@ work estimated too large to run without ``--yes-large`` and an --out that cannot
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -88,7 +89,8 @@ def _csv_list(text: str) -> list[str]:
     return items
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line; ``argv`` (default: the process's) says which subcommand to build fully."""
     parser = argparse.ArgumentParser(prog="orgsim", description="Simulate go-to-market organization designs.")
     parser.add_argument("--version", action="version", version=f"orgsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,11 +135,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", type=Path)
     p.add_argument("--lang", choices=("en", "ja"), default="en")
     p.add_argument("--pptx", action="store_true", help="also write a PowerPoint deck")
-    from . import check, trace
-
-    check.add_arguments(sub.add_parser("check", help="set a design's headline figures beside published ranges"))
-    trace.add_arguments(sub.add_parser("trace", help="the story of individual buyers, step by step"))
+    # check and trace keep their arguments beside their code, which loads the model and the
+    # statistics: a command builds them only when it is the one asked for, so that
+    # `orgsim --help` and every other command start without those imports.
+    wanted = _command(sys.argv[1:] if argv is None else argv)
+    for name, text in (("check", "set a design's headline figures beside published ranges"),
+                       ("trace", "the story of individual buyers, step by step")):
+        p = sub.add_parser(name, help=text)
+        if name == wanted:
+            importlib.import_module(f".{name}", __package__).add_arguments(p)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def _progress(quiet: bool) -> tuple[Any, Any]:
@@ -410,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_int = signal.signal(signal.SIGINT, _quit_while_starting)
     previous_hook, sys.unraisablehook = sys.unraisablehook, _quiet_interrupts(sys.unraisablehook)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         from . import api, experiment  # noqa: F401  (the libraries, loaded while a signal just quits)
 
         # From here on an interrupt unwinds, so that a run stops its workers and removes
