@@ -30,6 +30,7 @@ from sim.schema import (
     Bridge,
     Calendar,
     Channel,
+    InstalledBase,
     Market,
     Outbound,
     Role,
@@ -116,6 +117,9 @@ WHERE: dict[str, str] = {
     "market.effects.community_churn_factor": "customer.churn_probability",
     "market.effects.community_referral_factor": "customer._refer",
     "market.effects.expansion_at_risk_factor": "customer._expand",
+    "market.installed_base.segments.<segment>.customers": "customer.installed_customers",
+    "market.installed_base.segments.<segment>.arr": "customer.installed_customers",
+    "market.installed_base.segments.<segment>.tenure": "customer.installed_customers, customer.start_installed",
     "market.outbound.target_accounts": "prospecting.meetings_per_day",
     "market.outbound.work_per_attempt": "prospecting.meetings_per_day",
     "market.outbound.meeting_probability": "prospecting.meetings_per_day",
@@ -179,6 +183,8 @@ UNITS: dict[str, str] = {
     "market.channels.<channel>.segment_tilt.<segment>": "weight (1 = as the market)",
     "market.outbound.segment_tilt": "mapping segment -> weight (or none)",
     "market.outbound.segment_tilt.<segment>": "weight (1 = as the market)",
+    "market.installed_base.segments.<segment>.arr": "distribution of $ a year",
+    "market.installed_base.segments.<segment>.tenure": "distribution of days",
     "market.segments.<segment>.stage_conversion": "mapping activity -> probability",
     "market.segments.<segment>.stage_conversion.<activity>": "probability (0-1)",
     "roles": "mapping role name -> role", "routing": "mapping activity -> route",
@@ -220,7 +226,7 @@ NAMED = {
     (Scenario, "assists"): "<activity>", (Market, "segments"): "<segment>", (Market, "channels"): "<channel>",
     (Market, "activities"): "<activity>", (Segment, "stage_conversion"): "<activity>",
     (Channel, "segment_tilt"): "<segment>", (Outbound, "segment_tilt"): "<segment>",
-    (Market, "job_costs"): "<job>", (Role, "mix"): "<job>",
+    (Market, "job_costs"): "<job>", (Role, "mix"): "<job>", (InstalledBase, "segments"): "<segment>",
 }
 
 

@@ -103,6 +103,9 @@ SOURCE: dict[str, str] = {
     "market.effects.community_churn_factor": "assumption (no published figure found)",
     "market.effects.community_referral_factor": "assumption (no published figure found)",
     "market.effects.expansion_at_risk_factor": "assumption (no published figure found; plausible range 0.1-0.8): at-risk customers are about a third as likely to buy more",
+    "market.installed_base.segments.<segment>.customers": "assumption: sized like the default company, siloed's 6 CSMs at ~$2.3M ARR each (one CSM per ~$2M ARR: [S-csm-coverage-ratios](sources.md#S-csm-coverage-ratios); [A-installed-base](sources.md#A-installed-base))",
+    "market.installed_base.segments.<segment>.arr": "assumption: the segment's ACV and some expansion since signature ([A-installed-base](sources.md#A-installed-base))",
+    "market.installed_base.segments.<segment>.tenure": "assumption: a company about four years old, renewal dates spread evenly through the year ([A-installed-base](sources.md#A-installed-base))",
     "market.outbound.target_accounts": "assumption",
     "market.outbound.work_per_attempt": "assumption: 15 min per touch (SDRs 50-80 calls and 60-100 emails a day, low confidence, [S-sdr-activity-glossary](sources.md#S-sdr-activity-glossary))",
     "market.outbound.meeting_probability": "assumption from 10-15 meetings booked a week on those activity levels (low confidence, [S-sdr-activity-glossary](sources.md#S-sdr-activity-glossary))",
@@ -276,6 +279,10 @@ RANGES: dict[str, Range] = {
     "market.effects.community_churn_factor": R(0.6, 1.0, "no published figure: community members churn 0-40% less", requires=_community),
     "market.effects.community_referral_factor": R(1.0, 2.0, "no published figure: members refer as often to twice as often", requires=_community),
     "market.effects.expansion_at_risk_factor": R(0.1, 0.8, "no published figure: at-risk customers buy more a tenth to most as often"),
+    # ------------------------------------------------------------ installed base
+    "market.installed_base.segments.<segment>.customers": R(0.5, 2.0, "$0.5-8M ARR per CSM in the guideposts: half to twice the book for the same team", relative=True, integer=True),
+    "market.installed_base.segments.<segment>.arr": R(0.8, 1.3, "ACV at signature to a few years of expansion", relative=True),
+    "market.installed_base.segments.<segment>.tenure": R(0.5, 2.0, "a company two to eight years old (longest tenure)", relative=True, moments=("high",)),
     # ------------------------------------------------------------ outbound, referrals, buyer hours
     "market.outbound.target_accounts": R(0.5, 2.0, "the size of the addressable list: half to twice", relative=True, requires=_prospecting),
     "market.outbound.work_per_attempt": R(0.7, 1.5, "10-20 minutes per touch", relative=True, requires=_prospecting),
@@ -464,6 +471,7 @@ _DEF_PATHS = {"Scenario": "", "Simulation": "simulation.", "Market": "market.", 
               "Channel": "market.channels.<channel>.", "Activity": "market.activities.<activity>.",
               "Journey": "market.journey.", "Effects": "market.effects.", "LeadDecay": "market.effects.lead_decay.",
               "Outbound": "market.outbound.", "Referrals": "market.referrals.", "Finance": "market.finance.",
+              "InstalledSegment": "market.installed_base.segments.<segment>.",
               "Role": "roles.<role>.", "Bridge": "bridges[].", "SelfServe": "self_serve."}
 
 

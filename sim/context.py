@@ -16,13 +16,14 @@ from .org import RoleQueue
 from .schema import Scenario
 from .streams import Streams, derive_key
 
-__all__ = ["Decision", "JourneyContext", "Step", "TERMS", "ENDOGENOUS", "REFERRAL", "OUTBOUND"]
+__all__ = ["Decision", "JourneyContext", "Step", "TERMS", "ENDOGENOUS", "REFERRAL", "OUTBOUND", "INSTALLED"]
 
 #: Purposes of keyed draws (Streams.keyed): a customer's draws (in blocks of contract terms),
 #: and the attributes and journey draws of a buyer the organization created.
 TERMS, ENDOGENOUS = 2, 3
-#: How an organization-created buyer came about, in its derived key (sim.streams.derive_key).
-REFERRAL, OUTBOUND = 1, 2
+#: How an organization-created buyer came about, in its derived key (sim.streams.derive_key);
+#: INSTALLED keys a customer of the installed base by (segment, its index in the segment).
+REFERRAL, OUTBOUND, INSTALLED = 1, 2, 3
 
 
 class Decision(NamedTuple):

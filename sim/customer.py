@@ -17,16 +17,23 @@ of them starts.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Generator
 from typing import Any
 
-from .context import REFERRAL, TERMS, JourneyContext
+from .context import INSTALLED, REFERRAL, TERMS, JourneyContext
 from .handoff import context_factor, handoff, new_performer
-from .market import Buyer
+from .market import INSTALLED_ID_BASE, Buyer
 from .schema import Segment
 from .streams import derive_key
 
-__all__ = ["customer_life", "churn_probability", "churn_terms", "start_life", "Life", "TERMS_PER_BLOCK"]
+__all__ = ["customer_life", "churn_probability", "churn_terms", "start_life", "Life", "TERMS_PER_BLOCK",
+           "installed_customers", "start_installed", "INSTALLED_SOURCE"]
+
+#: The ``source`` (and ``channel``) of a customer of the installed base.
+INSTALLED_SOURCE = "installed"
+#: Purpose of an installed customer's attribute draws (Streams.keyed).
+_INSTALLED_ATTRIBUTES = 4
 
 #: Contract terms whose draws are drawn together (one keyed generator per block).
 TERMS_PER_BLOCK = 4
@@ -42,11 +49,14 @@ class Life:
     an expansion, and of each of its check-ins. Terms are drawn a block at a time."""
 
     __slots__ = ("community_u", "onboarding_work", "ttv", "losses_at_signature", "u", "renewal_work",
-                 "expansion_work", "checkin_work")
+                 "expansion_work", "checkin_work", "offset")
 
     def __init__(self) -> None:
         self.community_u = self.onboarding_work = self.ttv = 0.0
         self.losses_at_signature = 0
+        #: Contract terms completed before the run (a customer of the installed base): term k of
+        #: the run ends at won_at + (offset + k) x contract_term.
+        self.offset = 0
         self.u: list[list[float]] = []
         self.renewal_work: list[float] = []
         self.expansion_work: list[float] = []
@@ -96,6 +106,54 @@ def start_life(ctx: JourneyContext, b: Buyer) -> None:
     p = ctx.scn.community_participation
     b.community = life.community_u < p
     ctx.decide(b, "community", "", p, life.community_u, b.community)
+
+
+def installed_customers(ctx: JourneyContext) -> list[Buyer]:
+    """The customers of the market's installed base, active at time 0.
+
+    Customer ``i`` of segment ``s`` is keyed by (INSTALLED, s, i): its ARR, tenure, fit and
+    team, and every draw of its customer life, are the same in every design (and do not move
+    when another segment's count changes). Its id numbers the installed base in segment order
+    from ``INSTALLED_ID_BASE``. Signed ``tenure`` days before the start, it is in term
+    ``floor(tenure / contract_term) + 1``; its next renewal falls at the end of that term.
+    """
+    m = ctx.scn.market
+    out: list[Buyer] = []
+    for sname, book in m.installed_base.segments.items():
+        seg = m.segments[sname]
+        tag = zlib.crc32(sname.encode("utf-8"))
+        for i in range(book.customers):
+            key = derive_key(INSTALLED, tag, i)
+            rng = ctx.streams.keyed(key, _INSTALLED_ATTRIBUTES)
+            arr = float(book.arr.sample(rng, 1)[0])
+            tenure = float(book.tenure.sample(rng, 1)[0])
+            fit = min(1.0, max(0.0, float(seg.fit.sample(rng, 1)[0])))
+            team_u = float(rng.random())
+            b = Buyer()
+            b.id = INSTALLED_ID_BASE + len(out)
+            b.key = key
+            b.arrive_at = float("nan")  # did not arrive in the run: in no cohort of buyers
+            b.channel = b.source = INSTALLED_SOURCE
+            b.segment = sname
+            b.acv = b.arr = arr
+            b.fit = fit
+            b.team_u = team_u
+            b.rep_free = b.averse = False
+            b.patience = b.research_time = 0.0
+            b.u, b.z, b.work, b.deliberation = [], [], [], []
+            b.state = "active"
+            b.won_at = -tenure
+            out.append(b)
+    return out
+
+
+def start_installed(ctx: JourneyContext, b: Buyer) -> None:
+    """A customer of the installed base starts the run: its life continues from its current term."""
+    start_life(ctx, b)
+    seg = ctx.scn.market.segments[b.segment]
+    b.life.offset = int(-b.won_at // seg.contract_term)
+    ctx.log.record(ctx.env.now, b.id, "installed", "", "", b.arr)
+    ctx.env.process(customer_life(ctx, b))
 
 
 def churn_terms(ctx: JourneyContext, b: Buyer, seg: Segment, neglected: int) -> tuple[tuple[str, float], ...]:
@@ -211,7 +269,8 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
     seg = m.segments[b.segment]
     kinds = ctx.retention_kinds
     life: Life = b.life
-    if "onboarding" in kinds:
+    installed = b.source == INSTALLED_SOURCE  # already onboarded before the run
+    if "onboarding" in kinds and not installed:
         yield from _onboard(ctx, b, life, kinds["onboarding"])
         b.ttv = env.now - b.won_at
         b.ttv_missed = b.ttv > seg.ttv_target
@@ -228,12 +287,15 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
         if len(life.u) < k:
             _draw_block(ctx, b, life, seg)
         u = life.u[k - 1]
-        renew_at = b.won_at + k * term_length
+        renew_at = b.won_at + (life.offset + k) * term_length
         neglected = 0
         if checkin is not None:
             interval = m.journey.checkin_interval
-            due = b.won_at + (k - 1) * term_length + interval
+            due = b.won_at + (life.offset + k - 1) * term_length + interval
             i = 0
+            while due < 0.0:  # check-ins of the current term done before the run
+                due += interval
+                i += 1
             while due < renew_at:
                 if due > env.now:
                     yield env.timeout(due - env.now)

@@ -33,6 +33,7 @@ EVENTS: dict[str, str] = {
     "renewed": "ARR, $",
     "expanded": "ARR added, $",
     "churned": "ARR lost, $",
+    "installed": "ARR at the start, $",  # a customer of the installed base, at time 0
 }
 _CODES = {name: i for i, name in enumerate(EVENTS)}
 _NAN = float("nan")

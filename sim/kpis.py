@@ -10,7 +10,9 @@ all read these definitions.
 Names are an interface: users and scripts read them. ``lost.<reason>`` and the like are
 *families*, one KPI per reason, role or source; a KPI with ``by_segment`` is also reported
 per segment as ``name.<segment>``, with the same unit and rule, over that segment's own
-denominator (``renewals_due.<segment>``...).
+denominator (``renewals_due.<segment>``...). The retention KPIs of :data:`BY_COHORT` also say which
+customers they cover: the plain name covers all, ``.installed`` the installed base, ``.new``
+the customers won in the run.
 
 **NaN with a reason.** A KPI whose denominator is below ``min_count`` in a replication is NaN
 in that replication (:func:`undefined_reason` says why, e.g. "only 7 renewals"); across
@@ -27,12 +29,15 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from .schema import COHORT_NAMES
+
 if TYPE_CHECKING:
     from .locale import Catalogue
 
 __all__ = ["Kpi", "Unit", "LostReason", "LOST_REASONS", "STAGE_LOSSES", "NEVER_ANSWERED", "KPIS", "REGISTRY",
            "GROUPS", "HEADLINE", "TERMINAL", "get", "docs", "label_keys", "undefined_reason", "na_text",
-           "nan_reasons", "split_segment", "MIN_RENEWALS", "MIN_COHORT"]
+           "nan_reasons", "split_segment", "MIN_RENEWALS", "MIN_COHORT",
+           "COHORTS", "BY_COHORT", "split_cohort"]
 
 
 class Unit(str, Enum):
@@ -127,6 +132,11 @@ class Kpi:
     @property
     def prefix(self) -> str:
         return self.name.split(".")[0]
+
+    @property
+    def by_cohort(self) -> bool:
+        """Also reported as ``name.installed`` and ``name.new`` (:data:`BY_COHORT`)."""
+        return self.name in BY_COHORT
 
 
 _R: dict[str, Any] = {"denominator": "renewals_due", "min_count": MIN_RENEWALS, "noun": "renewals",
@@ -254,12 +264,29 @@ for _k in KPIS:
 HEADLINE: tuple[str, ...] = tuple(k.name for k in KPIS if k.headline)
 #: The KPIs of the terminal table (every KPI is in the CSV files).
 TERMINAL: tuple[str, ...] = tuple(k.name for k in KPIS if k.terminal)
+#: Which customers a KPI of :data:`BY_COHORT` covers, as a qualifier of its name:
+#: ``logo_churn_annual`` covers all customers, ``logo_churn_annual.installed`` those of the
+#: installed base (``market.installed_base``, on contract at the start), ``logo_churn_annual.new``
+#: those won in the run. Each over its own denominator (``renewals_due.installed``...).
+COHORTS: tuple[str, ...] = COHORT_NAMES
+BY_COHORT: tuple[str, ...] = ("renewals_due", "logo_churn_per_renewal", "logo_churn_annual", "grr_cohort_customers",
+                              "grr", "nrr")
+_COHORT_DOCS = {"installed": "the customers of the installed base (market.installed_base, on contract at the start)",
+                "new": "the customers won in the run"}
 
 
 def split_segment(name: str) -> tuple[str, str | None]:
     """``("grr", "smb")`` for ``grr.smb`` when ``grr`` is reported by segment, else ``(name, None)``."""
     base, _, rest = name.partition(".")
-    if rest and base in REGISTRY and REGISTRY[base].by_segment:
+    if rest and rest not in COHORTS and base in REGISTRY and REGISTRY[base].by_segment:
+        return base, rest
+    return name, None
+
+
+def split_cohort(name: str) -> tuple[str, str | None]:
+    """``("nrr", "installed")`` for ``nrr.installed``, else ``(name, None)``."""
+    base, _, rest = name.partition(".")
+    if rest in COHORTS and base in BY_COHORT:
         return base, rest
     return name, None
 
@@ -268,6 +295,11 @@ def get(name: str) -> Kpi | None:
     """The KPI called ``name``: a registry entry, a family member or a KPI of one segment."""
     if name in REGISTRY:
         return REGISTRY[name]
+    base, cohort = split_cohort(name)
+    if cohort is not None:
+        k = REGISTRY[base]
+        return replace(k, name=name, denominator=f"{k.denominator}.{cohort}" if k.denominator else None,
+                       by_segment=False, headline=False, terminal=False)
     base, segment = split_segment(name)
     if segment is not None:
         k = REGISTRY[base]
@@ -288,6 +320,9 @@ def docs() -> dict[str, str]:
         if k.by_segment:
             out[f"{k.name}.<segment>"] = (f"{k.name} over the customers of one segment, against the segment's own "
                                           "denominator and minimum")
+        if k.by_cohort:
+            for c in COHORTS:
+                out[f"{k.name}.{c}"] = f"{k.name} over {_COHORT_DOCS[c]}, against their own denominator and minimum"
     return out
 
 

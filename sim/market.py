@@ -16,11 +16,13 @@ import numpy as np
 from .schema import Scenario
 from .streams import Streams
 
-__all__ = ["ENDOGENOUS_ID_BASE", "Buyer", "MarketPlan", "buyer_chunks", "endogenous_buyer", "expected_buyers",
+__all__ = ["ENDOGENOUS_ID_BASE", "INSTALLED_ID_BASE", "Buyer", "MarketPlan", "buyer_chunks", "endogenous_buyer", "expected_buyers",
            "plan_for", "scheduled_buyers"]
 
 #: Buyers the organization creates itself (outbound, referrals) are numbered from here.
 ENDOGENOUS_ID_BASE = 1_000_000_000
+#: Customers of the installed base are numbered from here (in segment order, then their index).
+INSTALLED_ID_BASE = 2_000_000_000
 
 _CHUNK = 2048
 _NAN = float("nan")

@@ -20,8 +20,12 @@ from .calendar import ALWAYS, build_calendar
 from .kpis import LOST_REASONS, NEVER_ANSWERED, REGISTRY, nan_reasons
 from .kpis import docs as kpi_docs
 from .model import SimResult
+from .schema import COHORT_NAMES, Segment
 
 __all__ = ["KPI_DOCS", "Measured", "measure", "LOST_REASONS", "SURVIVAL_MONTHS"]
+
+#: The source of a customer of the installed base (sim.customer.INSTALLED_SOURCE).
+INSTALLED = "installed"
 
 #: Where buyers come from: the market's channels, or the organization's own work.
 SOURCES = ("inbound", "outbound", "referral", "trial", "pql")
@@ -79,7 +83,7 @@ def measure(res: SimResult) -> Measured:
     for reason in LOST_REASONS:
         k[f"lost.{reason}"] = int((cohort.reason == reason).sum())
 
-    signed = b[(b.won_at >= t0) & (b.won_at < t1)]
+    signed = b[(b.won_at >= t0) & (b.won_at < t1) & (b.source != INSTALLED)]
     assisted = signed[signed.contact_at.notna()]
     k["sales_cycle_p50_days"] = _pct(assisted.won_at - assisted.contact_at, 50)
     k["new_customers"] = len(signed)
@@ -134,24 +138,28 @@ def _segment_of(b: pd.DataFrame) -> pd.Series:
     return pd.Series(b.segment.to_numpy(), index=b.id.to_numpy())
 
 
+def _cohort_of(b: pd.DataFrame) -> pd.Series:
+    """Buyer id -> "installed" (a customer of the installed base) or "new" (won in the run)."""
+    return pd.Series(np.where(b.source.to_numpy() == INSTALLED, "installed", "new"), index=b.id.to_numpy())
+
+
 def _renewals(res: SimResult, t0: float, t1: float) -> pd.DataFrame:
-    """Renewals due in the window (renewed and churned events), with each buyer's segment."""
+    """Renewals due in the window (renewed and churned events), with each buyer's segment and cohort."""
     ev = res.events
     due = ev[ev.event.isin(["renewed", "churned"]) & (ev.time >= t0) & (ev.time < t1)]
     return pd.DataFrame({"buyer": due.buyer.to_numpy(), "churned": (due.event == "churned").to_numpy(),
                          "value": due.value.to_numpy(),
-                         "segment": due.buyer.map(_segment_of(res.buyers)).to_numpy()})
+                         "segment": due.buyer.map(_segment_of(res.buyers)).to_numpy(),
+                         "cohort": due.buyer.map(_cohort_of(res.buyers)).to_numpy()})
 
 
-def _retention(k: dict[str, float], res: SimResult, t0: float, t1: float, years: float) -> None:
-    b, ev = res.buyers, res.events
-    segments = res.scenario.market.segments
-    # Logo churn per renewal due, and annualized by each segment's contract term.
-    due = _renewals(res, t0, t1)
+def _logo_churn(k: dict[str, float], due: pd.DataFrame, segments: dict[str, Segment], suffix: str = "") -> None:
+    """Renewals due and logo churn (per renewal, annualized) of ``due``, and by segment; a
+    ``suffix`` (".installed") names the customers they cover."""
     lo = _min("logo_churn_per_renewal")
     n_all, annual_sum = len(due), 0.0
-    k["renewals_due"] = n_all
-    k["logo_churn_per_renewal"] = _div(due.churned.sum(), n_all) if n_all >= lo else float("nan")
+    k[f"renewals_due{suffix}"] = n_all
+    k[f"logo_churn_per_renewal{suffix}"] = _div(due.churned.sum(), n_all) if n_all >= lo else float("nan")
     for s, seg in segments.items():
         mine = due[due.segment == s]
         n = len(mine)
@@ -159,10 +167,22 @@ def _retention(k: dict[str, float], res: SimResult, t0: float, t1: float, years:
         annual = 1.0 - (1.0 - p) ** (_YEAR / seg.contract_term) if n else float("nan")
         if n:
             annual_sum += annual * n
-        k[f"renewals_due.{s}"] = n
-        k[f"logo_churn_per_renewal.{s}"] = p if n >= lo else float("nan")
-        k[f"logo_churn_annual.{s}"] = annual if n >= lo else float("nan")
-    k["logo_churn_annual"] = annual_sum / n_all if n_all >= _min("logo_churn_annual") else float("nan")
+        if not suffix:
+            k[f"renewals_due.{s}"] = n
+            k[f"logo_churn_per_renewal.{s}"] = p if n >= lo else float("nan")
+            k[f"logo_churn_annual.{s}"] = annual if n >= lo else float("nan")
+    k[f"logo_churn_annual{suffix}"] = annual_sum / n_all if n_all >= _min("logo_churn_annual") else float("nan")
+
+
+def _retention(k: dict[str, float], res: SimResult, t0: float, t1: float, years: float) -> None:
+    b, ev = res.buyers, res.events
+    segments = res.scenario.market.segments
+    # Logo churn per renewal due, and annualized by each segment's contract term: all customers,
+    # then those of the installed base and those won in the run.
+    due = _renewals(res, t0, t1)
+    _logo_churn(k, due, segments)
+    for cohort in COHORT_NAMES:
+        _logo_churn(k, due[due.cohort == cohort], segments, f".{cohort}")
     _cohort(k, res, t0, t1)
     in_window = ev[(ev.time >= t0) & (ev.time < t1)]
     expanded_arr = in_window.loc[in_window.event == "expanded", "value"].sum()
@@ -178,11 +198,12 @@ def _cohort(k: dict[str, float], res: SimResult, t0: float, t1: float) -> None:
     if t1 - t0 < _YEAR:  # the window does not reach back a year: no trailing-year cohort
         for name in names:
             k[name] = float("nan")
-            for s in segments:
+            for s in [*segments, *COHORT_NAMES]:
                 k[f"{name}.{s}"] = float("nan")
         return
     then = t1 - _YEAR
-    won = ev[ev.event == "won"].groupby("buyer").agg(won_at=("time", "min"), acv=("value", "sum"))
+    # A customer of the installed base counts from the start of the run, at its ARR then.
+    won = ev[ev.event.isin(["won", "installed"])].groupby("buyer").agg(won_at=("time", "min"), acv=("value", "sum"))
     churned_at = ev[ev.event == "churned"].groupby("buyer").time.min()
     won["churned_at"] = churned_at.reindex(won.index)
     cohort = won[(won.won_at <= then) & ~(won.churned_at <= then)].copy()
@@ -193,8 +214,10 @@ def _cohort(k: dict[str, float], res: SimResult, t0: float, t1: float) -> None:
     cohort["arr_now"] = arr_end.where(~(cohort.churned_at <= t1), 0.0)
     cohort["kept"] = np.minimum(cohort.arr_now, cohort.arr_then)
     cohort["segment"] = _segment_of(res.buyers).reindex(cohort.index).to_numpy()
+    cohort["cohort"] = _cohort_of(res.buyers).reindex(cohort.index).to_numpy()
     lo = _min("grr")
-    groups = [("", cohort)] + [(f".{s}", cohort[cohort.segment == s]) for s in segments]
+    groups = ([("", cohort)] + [(f".{s}", cohort[cohort.segment == s]) for s in segments]
+              + [(f".{c}", cohort[cohort.cohort == c]) for c in COHORT_NAMES])
     for suffix, part in groups:
         n, base = len(part), float(part.arr_then.sum())
         k[f"grr_cohort_customers{suffix}"] = n
@@ -250,7 +273,7 @@ def _ltv(k: dict[str, float], res: SimResult, signed: pd.DataFrame, t0: float, t
 
 def _arr_steps(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Times and running total of ARR (won and expanded add, churned removes)."""
-    sign = {"won": 1.0, "expanded": 1.0, "churned": -1.0}
+    sign = {"won": 1.0, "installed": 1.0, "expanded": 1.0, "churned": -1.0}
     moves = ev[ev.event.isin(list(sign))]
     delta = moves.value.to_numpy() * moves.event.map(sign).astype(float).to_numpy()
     return moves.time.to_numpy(), np.cumsum(delta)
@@ -274,8 +297,9 @@ def _arr_by_month(ev: pd.DataFrame, t1: float) -> np.ndarray:
 
 
 def _survival(b: pd.DataFrame, t1: float) -> np.ndarray:
-    """Kaplan-Meier share of customers still active, months after signature."""
-    customers = b[b.won_at.notna()]
+    """Kaplan-Meier share of customers won in the run still active, months after signature (the
+    installed base, signed before the run, would need left truncation: it is left out)."""
+    customers = b[b.won_at.notna() & (b.source != INSTALLED)]
     duration = (customers.churned_at.fillna(t1) - customers.won_at).to_numpy() / _MONTH
     event = customers.churned_at.notna().to_numpy()
     out = np.ones(len(SURVIVAL_MONTHS))

@@ -15,6 +15,7 @@ import pandas as pd
 import simpy
 
 from .context import Decision, JourneyContext
+from .customer import installed_customers, start_installed
 from .events import EventLog
 from .journey import arrive, research_ended
 from .market import Buyer, buyer_chunks, plan_for, scheduled_buyers
@@ -138,6 +139,9 @@ def _simulate(scn: Scenario, seed: int, events: bool, decisions: bool = False) -
     ctx.research_ended = partial(research_ended, ctx)
     ctx.admit_booked = buyers.append
     start_prospecting(ctx)
+    for customer in installed_customers(ctx):  # the installed base, on contract from day one
+        buyers.append(customer)
+        start_installed(ctx, customer)
     scheduled = scheduled_buyers(scn, streams, plan)
     env.process(_arrivals(env, ctx, [scheduled], buyers))
     env.process(_arrivals(env, ctx, buyer_chunks(scn, streams, plan, len(scheduled)), buyers))

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from . import kpis
-from .schema import Scenario
+from .schema import COHORT_NAMES, Scenario
 
 __all__ = ["Problem", "ScenarioError", "load_scenario", "parse_set", "resolved_yaml"]
 
@@ -394,6 +394,13 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
             name = getattr(bridge, key)
             if name not in scn.roles:
                 out.append((("bridges", i, key), _unknown("role", name, scn.roles)))
+    for sname in m.installed_base.segments:
+        if sname not in m.segments:
+            out.append((("market", "installed_base", "segments", sname), _unknown("segment", sname, m.segments)))
+    for sname in m.segments:
+        if sname in COHORT_NAMES:
+            out.append((("market", "segments", sname), f"a segment may not be called {sname!r}: it qualifies the "
+                                                       "retention KPIs by cohort (logo_churn_annual.installed / .new)"))
     if scn.self_serve is not None and scn.self_serve.pql_entry not in m.journey.acquisition:
         out.append((("self_serve", "pql_entry"), _unknown("acquisition activity", scn.self_serve.pql_entry,
                                                           m.journey.acquisition)))

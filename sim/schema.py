@@ -24,6 +24,9 @@ __all__ = [
     "Journey",
     "Effects",
     "Market",
+    "InstalledBase",
+    "InstalledSegment",
+    "COHORT_NAMES",
     "Calendar",
     "Role",
     "Scenario",
@@ -263,6 +266,29 @@ class Finance(_Strict):
     )
 
 
+class InstalledSegment(_Strict):
+    """The customers of one segment the company already has when the run starts."""
+
+    customers: Int = Field(default=0, ge=0, le=1_000_000, description="Customers of this segment at the start.")
+    arr: Distribution = Field(description="ARR of each at the start, $.")
+    tenure: Distribution = Field(
+        description="How long each has been a customer at the start, days: its renewals fall every contract_term "
+                    "from its signature, so tenure spreads them through the window."
+    )
+
+
+class InstalledBase(_Strict):
+    """Customers on contract when the run starts, served by the design's customer-side roles from day one."""
+
+    segments: dict[str, InstalledSegment] = Field(
+        default_factory=dict, description="Segment -> its installed customers (none: the company starts empty)."
+    )
+
+
+#: Qualifiers of the retention KPIs that split customers by where they come from (sim.kpis).
+COHORT_NAMES = ("installed", "new")
+
+
 class Market(_Strict):
     """The world every design in a comparison shares."""
 
@@ -274,6 +300,10 @@ class Market(_Strict):
     outbound: Outbound = Field(default_factory=Outbound)
     referrals: Referrals = Field(default_factory=Referrals)
     finance: Finance = Field(default_factory=Finance)
+    installed_base: InstalledBase = Field(
+        default_factory=InstalledBase,
+        description="Customers the company already has at the start (a design may declare its own).",
+    )
     marketing_program_cost_annual: Float = Field(
         0.0, ge=0, description="Non-people marketing spend a year (acquisition cost), $."
     )
