@@ -29,8 +29,6 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from .schema import COHORT_NAMES
-
 if TYPE_CHECKING:
     from .locale import Catalogue
 
@@ -268,6 +266,8 @@ TERMINAL: tuple[str, ...] = tuple(k.name for k in KPIS if k.terminal)
 #: ``logo_churn_annual`` covers all customers, ``logo_churn_annual.installed`` those of the
 #: installed base (``market.installed_base``, on contract at the start), ``logo_churn_annual.new``
 #: those won in the run. Each over its own denominator (``renewals_due.installed``...).
+#: The qualifiers themselves (:mod:`sim.schema` refuses them as segment names).
+COHORT_NAMES: tuple[str, ...] = ("installed", "new")
 COHORTS: tuple[str, ...] = COHORT_NAMES
 BY_COHORT: tuple[str, ...] = ("renewals_due", "logo_churn_per_renewal", "logo_churn_annual", "grr_cohort_customers",
                               "grr", "nrr")

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .distributions import Distribution, Quantity
+from .kpis import COHORT_NAMES
 
 __all__ = [
     "Probability",
@@ -285,8 +286,6 @@ class InstalledBase(_Strict):
     )
 
 
-#: Qualifiers of the retention KPIs that split customers by where they come from (sim.kpis).
-COHORT_NAMES = ("installed", "new")
 
 
 class Market(_Strict):
