@@ -620,6 +620,10 @@ def ending(scn: Scenario, row: Any) -> str:
 
 
 def header(scn: Scenario, row: Any, buyer: Buyer | None) -> str:
+    if row.source == "installed":
+        return (f"customer {row.id} in {scn.name}: {row.segment}, of the installed base (a customer for "
+                f"{span(-row.won_at)} at the start), ARR {money(row.acv)}, fit {row.fit:.2f} (its draws are "
+                "keyed by segment and index: probabilities only)")
     text = (f"buyer {row.id} in {scn.name}: {row.segment}, {row.source} via {row.channel}, ACV {money(row.acv)}, "
             f"fit {row.fit:.2f}")
     if buyer is not None:

@@ -36,12 +36,14 @@ _DAY_COLUMNS = {"arrive_at", "lost_at", "contact_at", "first_response_wait", "wo
 
 
 def where_columns(res: SimResult) -> pd.DataFrame:
-    """The buyers table with the columns ``--where`` adds: lost_reason, contacted, won,
-    contact_day, contact_hour, arrive_day, arrive_hour."""
+    """The buyers table with the columns ``--where`` adds: lost_reason, contacted, won (in the
+    run), installed (a customer of the installed base), contact_day, contact_hour, arrive_day,
+    arrive_hour."""
     b = res.buyers.copy()
     b["lost_reason"] = b.reason
     b["contacted"] = b.contact_at.notna()
-    b["won"] = b.won_at.notna()
+    b["installed"] = b.source == "installed"
+    b["won"] = b.won_at.notna() & ~b.installed
     for col, src in (("contact", "contact_at"), ("arrive", "arrive_at")):
         t = b[src]
         day = np.floor(t)
