@@ -117,9 +117,15 @@ WHERE: dict[str, str] = {
     "market.effects.community_churn_factor": "customer.churn_probability",
     "market.effects.community_referral_factor": "customer._refer",
     "market.effects.expansion_at_risk_factor": "customer._expand",
+    "market.installed_base.segments": "customer.installed_customers",
     "market.installed_base.segments.<segment>.customers": "customer.installed_customers",
     "market.installed_base.segments.<segment>.arr": "customer.installed_customers",
     "market.installed_base.segments.<segment>.tenure": "customer.installed_customers, customer.start_installed",
+    "market.effects.fit_churn_elasticity": "customer.churn_terms",
+    "market.effects.fit_expansion_elasticity": "customer._expand",
+    "market.effects.continuity_churn_uplift": "customer.churn_terms",
+    "fallback": "journey.journey (contact)", "fallback.role": "journey.journey (contact)", "fallback.delay": "journey._fallback",
+    "fallback.penalty": "journey._fallback",
     "market.outbound.target_accounts": "prospecting.meetings_per_day",
     "market.outbound.work_per_attempt": "prospecting.meetings_per_day",
     "market.outbound.meeting_probability": "prospecting.meetings_per_day",
@@ -183,6 +189,7 @@ UNITS: dict[str, str] = {
     "market.channels.<channel>.segment_tilt.<segment>": "weight (1 = as the market)",
     "market.outbound.segment_tilt": "mapping segment -> weight (or none)",
     "market.outbound.segment_tilt.<segment>": "weight (1 = as the market)",
+    "market.installed_base.segments": "mapping segment -> its installed customers (none: start empty)",
     "market.installed_base.segments.<segment>.arr": "distribution of $ a year",
     "market.installed_base.segments.<segment>.tenure": "distribution of days",
     "market.segments.<segment>.stage_conversion": "mapping activity -> probability",
@@ -191,12 +198,13 @@ UNITS: dict[str, str] = {
     "routing.<activity>": "role name, or a mapping segment -> role name", "routing.<activity>.<segment>": "role name",
     "assists": "mapping activity -> role name", "assists.<activity>": "role name",
     "bridges": "list of bridges", "self_serve": "mapping (or none: no self-serve path)",
+    "fallback": "mapping (or none: bot-averse buyers are lost)",
     "bridges[].sender": "role name", "bridges[].receiver": "role name",
     "roles.<role>.calendar": "calendar name, or always", "roles.<role>.team": "unit name (or none)",
     "north_star": "KPI name", "name": "text", "description": "text", "extends": "file path (or none)",
     "market.buyer_hours.days": "list of mon ... sun", "calendars.<calendar>.days": "list of mon ... sun",
     "market.journey.acquisition": "list of activity names", "market.journey.retention": "list of activity names",
-    "self_serve.pql_entry": "activity name",
+    "self_serve.pql_entry": "activity name", "fallback.role": "role name (a human role)",
     "market.channels.<channel>.arrivals_at": "list of times (days from the start)",
 }
 
@@ -255,7 +263,7 @@ def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str,
         sub = None if _is_distribution(ann) else _model_of(ann)
         if named is not None:
             value_model = _model_of(get_args(ann)[1]) if get_origin(ann) is dict else None
-            if model is Scenario and name in ("roles", "routing", "assists"):
+            if (model is Scenario and name in ("roles", "routing", "assists")) or model is InstalledBase:
                 out.append((path, field, model))
             if value_model is not None:
                 out += rows(value_model, f"{path}.{named}.")
@@ -270,7 +278,7 @@ def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str,
             out.append((path, field, model))
             out += rows(Bridge, f"{path}[].")
         elif sub is not None and name != "buyer_hours":
-            if model is Scenario and name == "self_serve":
+            if model is Scenario and name in ("self_serve", "fallback"):
                 out.append((path, field, model))
             if model is Scenario and name == "market":
                 out += rows(sub, f"{path}.")

@@ -103,9 +103,13 @@ SOURCE: dict[str, str] = {
     "market.effects.community_churn_factor": "assumption (no published figure found)",
     "market.effects.community_referral_factor": "assumption (no published figure found)",
     "market.effects.expansion_at_risk_factor": "assumption (no published figure found; plausible range 0.1-0.8): at-risk customers are about a third as likely to buy more",
+    "market.installed_base.segments": "assumption: the default company already has customers ([A-installed-base](sources.md#A-installed-base)); none in the validation scenarios",
     "market.installed_base.segments.<segment>.customers": "assumption: sized like the default company, siloed's 6 CSMs at ~$2.3M ARR each (one CSM per ~$2M ARR: [S-csm-coverage-ratios](sources.md#S-csm-coverage-ratios); [A-installed-base](sources.md#A-installed-base))",
     "market.installed_base.segments.<segment>.arr": "assumption: the segment's ACV and some expansion since signature ([A-installed-base](sources.md#A-installed-base))",
     "market.installed_base.segments.<segment>.tenure": "assumption: a company about four years old, renewal dates spread evenly through the year ([A-installed-base](sources.md#A-installed-base))",
+    "market.effects.fit_churn_elasticity": "assumption (no published figure; [A-retention-mechanisms](sources.md#A-retention-mechanisms)): a customer at fit 0.3 churns 1.2x as often as one at 0.5, so the weak deals a lenient gate lets through churn more later",
+    "market.effects.fit_expansion_elasticity": "assumption (no published figure; [A-retention-mechanisms](sources.md#A-retention-mechanisms)): a customer at fit 0.3 expands 0.8x as often as one at 0.5",
+    "market.effects.continuity_churn_uplift": "assumption; qualitative accounts only (customers repeat their goals to several people, [S-sales-cs-handoff-accounts](sources.md#S-sales-cs-handoff-accounts); [A-retention-mechanisms](sources.md#A-retention-mechanisms))",
     "market.outbound.target_accounts": "assumption",
     "market.outbound.work_per_attempt": "assumption: 15 min per touch (SDRs 50-80 calls and 60-100 emails a day, low confidence, [S-sdr-activity-glossary](sources.md#S-sdr-activity-glossary))",
     "market.outbound.meeting_probability": "assumption from 10-15 meetings booked a week on those activity levels (low confidence, [S-sdr-activity-glossary](sources.md#S-sdr-activity-glossary))",
@@ -156,6 +160,9 @@ SOURCE: dict[str, str] = {
     "self_serve.paid_if_activated": "no-card trial -> paid 10-25% (OpenView 2024, second-hand, [S-openview-2024-plg](sources.md#S-openview-2024-plg)), 15% (Totango 2012, [S-totango-2012-trials](sources.md#S-totango-2012-trials)): 0.4 x 0.3 + 0.6 x 0.06 ~ 0.16",
     "self_serve.paid_if_not_activated": "see paid_if_activated; freemium and unactivated users convert 2-5% (OpenView, second-hand, [S-openview-2024-plg](sources.md#S-openview-2024-plg))",
     "self_serve.pql_acv_threshold": "assumption",
+    "fallback": DESIGN + " (none in the shipped designs)", "fallback.role": DESIGN + " (none in the shipped designs)",
+    "fallback.delay": "assumption: a person takes the buyer over the next working day ([A-retention-mechanisms](sources.md#A-retention-mechanisms))",
+    "fallback.penalty": "assumption: a buyer who refused a bot is a fifth less likely to engage ([A-retention-mechanisms](sources.md#A-retention-mechanisms); direction from [S-gartner-2026-ai-buyers](sources.md#S-gartner-2026-ai-buyers))",
     "self_serve.pql_entry": "design choice: PQL -> paid 15-35% with sales assist (second-hand, low confidence, [S-pql-compilations](sources.md#S-pql-compilations))",
 }
 
@@ -212,6 +219,10 @@ def _self_serve(scn: Scenario) -> bool:
 
 def _bridges(scn: Scenario) -> bool:
     return bool(scn.bridges)
+
+
+def _fallback(scn: Scenario) -> bool:
+    return scn.fallback is not None
 
 
 _H = 1 / 24  # an hour, in days
@@ -279,7 +290,11 @@ RANGES: dict[str, Range] = {
     "market.effects.community_churn_factor": R(0.6, 1.0, "no published figure: community members churn 0-40% less", requires=_community),
     "market.effects.community_referral_factor": R(1.0, 2.0, "no published figure: members refer as often to twice as often", requires=_community),
     "market.effects.expansion_at_risk_factor": R(0.1, 0.8, "no published figure: at-risk customers buy more a tenth to most as often"),
+    "market.effects.fit_churn_elasticity": R(0.0, 2.0, "no published figure: fit does not matter to churn, to a customer at fit 0.3 churning 1.4x"),
+    "market.effects.fit_expansion_elasticity": R(0.0, 2.0, "no published figure: fit does not matter to expansion, to a customer at fit 0.3 expanding 0.6x"),
+    "market.effects.continuity_churn_uplift": R(0.0, 0.3, "qualitative accounts only: none to +30% churn per extra owner"),
     # ------------------------------------------------------------ installed base
+    "market.installed_base.segments": R(0.5, 2.0, "the book's size: see its counts, ARR and tenure", relative=True, varies=False),
     "market.installed_base.segments.<segment>.customers": R(0.5, 2.0, "$0.5-8M ARR per CSM in the guideposts: half to twice the book for the same team", relative=True, integer=True),
     "market.installed_base.segments.<segment>.arr": R(0.8, 1.3, "ACV at signature to a few years of expansion", relative=True),
     "market.installed_base.segments.<segment>.tenure": R(0.5, 2.0, "a company two to eight years old (longest tenure)", relative=True, moments=("high",)),
@@ -315,6 +330,8 @@ RANGES: dict[str, Range] = {
     "roles.<role>.scoring_accuracy": R(0.8, 1.2, "how well scoring predicts deal value: no measurement", relative=True),
     "bridges[].context_loss_factor": R(0.05, 0.4, "a joint meeting keeps most of the context: 60-95%", requires=_bridges),
     "bridges[].sender_work": R(0.5 * _H, 1.0 * _H, "0.5-1 h of the sender's time", requires=_bridges),
+    "fallback.delay": R(1 / 24, 3.0, "from an hour (a live escalation) to three days (a ticket)", requires=_fallback),
+    "fallback.penalty": R(0.5, 1.0, "no measurement: from no cooling to half as likely to engage", requires=_fallback),
     "self_serve.trial_probability": R(0.7, 1.3, "a little above contact_probability: +-30%", relative=True, requires=_self_serve),
     "self_serve.activation_probability": R(0.25, 0.6, "activation rates of 20-60% reported second-hand", requires=_self_serve),
     "self_serve.paid_if_activated": R(0.2, 0.45, "no-card trials convert 10-25% overall (OpenView, Totango)", requires=_self_serve),
@@ -472,7 +489,7 @@ _DEF_PATHS = {"Scenario": "", "Simulation": "simulation.", "Market": "market.", 
               "Journey": "market.journey.", "Effects": "market.effects.", "LeadDecay": "market.effects.lead_decay.",
               "Outbound": "market.outbound.", "Referrals": "market.referrals.", "Finance": "market.finance.",
               "InstalledSegment": "market.installed_base.segments.<segment>.",
-              "Role": "roles.<role>.", "Bridge": "bridges[].", "SelfServe": "self_serve."}
+              "Role": "roles.<role>.", "Bridge": "bridges[].", "SelfServe": "self_serve.", "Fallback": "fallback."}
 
 
 def annotated_schema() -> dict[str, Any]:

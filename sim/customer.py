@@ -5,7 +5,9 @@ A customer is *at risk* in a contract term when, in that term, a check-in waited
 SLA or context was lost on the account, or (in the first term) onboarding missed its
 target; a good term recovers. At-risk customers expand less
 (``effects.expansion_at_risk_factor``) and refer less (``market.referrals.unhealthy_factor``);
-churn has its own multipliers (:func:`churn_probability`).
+churn has its own multipliers (:func:`churn_terms`): the customer's fit, the number of owners
+(roles or teams) it has dealt with since signature, and the term's health. Customers of the
+installed base (:func:`installed_customers`) start the run in their current term.
 
 Every draw a customer meets is keyed by the customer and its purpose, and by the
 occurrence where it repeats (the k-th renewal's churn draw, the i-th check-in of term k,
@@ -24,6 +26,7 @@ from typing import Any
 from .context import INSTALLED, REFERRAL, TERMS, JourneyContext
 from .handoff import context_factor, handoff, new_performer
 from .market import INSTALLED_ID_BASE, Buyer
+from .org import RoleQueue
 from .schema import Segment
 from .streams import derive_key
 
@@ -49,7 +52,7 @@ class Life:
     an expansion, and of each of its check-ins. Terms are drawn a block at a time."""
 
     __slots__ = ("community_u", "onboarding_work", "ttv", "losses_at_signature", "u", "renewal_work",
-                 "expansion_work", "checkin_work", "offset")
+                 "expansion_work", "checkin_work", "offset", "owners")
 
     def __init__(self) -> None:
         self.community_u = self.onboarding_work = self.ttv = 0.0
@@ -57,6 +60,8 @@ class Life:
         #: Contract terms completed before the run (a customer of the installed base): term k of
         #: the run ends at won_at + (offset + k) x contract_term.
         self.offset = 0
+        #: The owners (role, team) the customer has dealt with since signature, the signing one included.
+        self.owners: set[tuple[str, int]] = set()
         self.u: list[list[float]] = []
         self.renewal_work: list[float] = []
         self.expansion_work: list[float] = []
@@ -102,6 +107,8 @@ def start_life(ctx: JourneyContext, b: Buyer) -> None:
     """A buyer signs: draw the first block of its customer draws and decide community membership."""
     life = b.life = Life()
     life.losses_at_signature = b.context_losses
+    if b.last_performer is not None:
+        life.owners.add(b.last_performer)
     _draw_block(ctx, b, life, ctx.scn.market.segments[b.segment])
     p = ctx.scn.community_participation
     b.community = life.community_u < p
@@ -161,6 +168,13 @@ def churn_terms(ctx: JourneyContext, b: Buyer, seg: Segment, neglected: int) -> 
     risk multiplier that applies, as (label, factor) pairs."""
     eff = ctx.scn.market.effects
     terms = [("base, one term", 1.0 - (1.0 - seg.base_churn_annual) ** (seg.contract_term / 365.0))]
+    fit = max(0.0, 1.0 - eff.fit_churn_elasticity * (b.fit - 0.5))
+    if fit != 1.0:
+        terms.append((f"fit {b.fit:.2f}: 1 - {eff.fit_churn_elasticity:g} x (fit - 0.5)", fit))
+    owners = len(b.life.owners) if b.life is not None else 0
+    if owners > 1 and eff.continuity_churn_uplift:
+        terms.append((f"1 + {eff.continuity_churn_uplift:g} x {owners - 1} more owners since signature",
+                      1.0 + eff.continuity_churn_uplift * (owners - 1)))
     if b.ttv_missed:
         terms.append(("onboarding missed its target", eff.ttv_missed_churn_multiplier))
     if b.context_losses:
@@ -186,6 +200,11 @@ def churn_probability(ctx: JourneyContext, b: Buyer, seg: Segment, neglected: in
     return _product(churn_terms(ctx, b, seg, neglected))
 
 
+def _served(b: Buyer, role: RoleQueue) -> None:
+    """``role`` (its team of this customer) works for the customer: one of its owners."""
+    b.life.owners.add((role.name, role.team_of(b)))
+
+
 def _slot(ctx: JourneyContext, activity: str) -> int:
     m = ctx.scn.market
     return ctx.plan.activity_slot(len(m.journey.acquisition) + m.journey.retention.index(activity))
@@ -201,6 +220,7 @@ def _assist(ctx: JourneyContext, b: Buyer, name: str, work: float) -> Generator[
 
 def _onboard(ctx: JourneyContext, b: Buyer, life: Life, name: str) -> Generator[Any, Any, None]:
     role = ctx.role_for(name, b)
+    _served(b, role)
     pickup = new_performer(b, role)
     handoff(ctx, b, role, name, b.u, _slot(ctx, name))
     work = life.onboarding_work
@@ -235,9 +255,13 @@ def _refer(ctx: JourneyContext, b: Buyer, k: int, u: list[float]) -> None:
 def _expand(ctx: JourneyContext, b: Buyer, seg: Segment, name: str | None,
             renewer: str, life: Life, k: int) -> Generator[Any, Any, None]:
     """An expansion opportunity at renewal, worked by the role routed to ``name`` if any."""
+    eff = ctx.scn.market.effects
     terms: tuple[tuple[str, float], ...] = ((b.segment, seg.expansion_probability),)
     if b.at_risk:
-        terms += (("at risk this term", ctx.scn.market.effects.expansion_at_risk_factor),)
+        terms += (("at risk this term", eff.expansion_at_risk_factor),)
+    fit = max(0.0, 1.0 + eff.fit_expansion_elasticity * (b.fit - 0.5))
+    if fit != 1.0:
+        terms += ((f"fit {b.fit:.2f}: 1 + {eff.fit_expansion_elasticity:g} x (fit - 0.5)", fit),)
     p = _product(terms)
     u = life.u[k - 1]
     ctx.decide(b, "expansion_opportunity", name or "", p, u[EXPAND], u[EXPAND] < p, terms=terms)
@@ -247,6 +271,7 @@ def _expand(ctx: JourneyContext, b: Buyer, seg: Segment, name: str | None,
     if name is not None:
         role = ctx.role_for(name, b)
         role_name = role.name
+        _served(b, role)
         pickup = new_performer(b, role)
         handoff(ctx, b, role, name, u, EXPANSION_HANDOFF)
         work = life.expansion_work[k - 1]
@@ -300,6 +325,7 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
                 if due > env.now:
                     yield env.timeout(due - env.now)
                 role = ctx.role_for(checkin, b)
+                _served(b, role)
                 started = yield from role.perform(b, checkin, life.checkin_work[k - 1][i], log)
                 late = started - due  # type: ignore[operator]  # no deadline: never None
                 if late > m.journey.checkin_sla:
@@ -313,6 +339,7 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
         if renew_at > env.now:
             yield env.timeout(renew_at - env.now)
         role = ctx.role_for(renewal, b)
+        _served(b, role)
         # A renewal is never dropped at a handoff; a context loss there still adds churn risk.
         pickup = new_performer(b, role)
         handoff(ctx, b, role, renewal, u, RENEWAL_HANDOFF)

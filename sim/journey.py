@@ -188,8 +188,15 @@ def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0, start: int = 0) -
             # What the buyer experiences: from asking for contact to a first response.
             wait = b.first_response_wait = started - b.contact_at
             if role.is_ai and b.averse:
-                lose(ctx, b, "bot_averse", name)
-                return
+                if ctx.scn.fallback is None:
+                    lose(ctx, b, "bot_averse", name)
+                    return
+                engaged = yield from _fallback(ctx, b, name, slot, work)
+                if not engaged:
+                    lose(ctx, b, "went_cold", name)
+                    return
+                log.record(env.now, b.id, "pass", ctx.scn.fallback.role, name)
+                continue
             decay = m.effects.lead_decay
             engage = decay.floor + (1 - decay.floor) * 2.0 ** (-wait / decay.half_life)
             if b.u[slot + 2] >= engage * context_factor(ctx, b):
@@ -221,6 +228,35 @@ def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0, start: int = 0) -
         if b.deliberation[j] > 0:
             yield env.timeout(b.deliberation[j])
     yield from _won(ctx, b)
+
+
+def _fallback(ctx: JourneyContext, b: Buyer, name: str, slot: int, work: float) -> Generator[Any, Any, bool]:
+    """A buyer who refused the AI agent is passed to a person (``scn.fallback``): after the
+    fallback's delay the person answers from their queue; the buyer is still engaged with the
+    lead decay of the whole wait since asking, times the fallback's penalty (and a context
+    loss at this handoff, if any), on the buyer's own engagement draw."""
+    fb = ctx.scn.fallback
+    assert fb is not None
+    env = ctx.env
+    if fb.delay > 0:
+        yield env.timeout(fb.delay)
+    person = ctx.roles[fb.role]
+    pickup = new_performer(b, person)
+    handoff(ctx, b, person, name, b.u, slot)  # an escalation is never dropped; context may be lost
+    started = yield from person.perform(b, name, work, ctx.log, pickup)
+    decay = ctx.scn.market.effects.lead_decay
+    wait = started - b.contact_at  # type: ignore[operator]  # no deadline: never None
+    engage = decay.floor + (1 - decay.floor) * 2.0 ** (-wait / decay.half_life)
+    terms: tuple[tuple[str, float], ...] = ((f"lead decay after {wait * 24:.1f} h", engage),
+                                            ("fallback penalty", fb.penalty))
+    factor = context_factor(ctx, b)
+    if factor != 1.0:
+        terms += (("context lost at the handoff", factor),)
+    p = min(1.0, engage * fb.penalty * factor)
+    u = b.u[slot + 2]
+    engaged = bool(u < p)
+    ctx.decide(b, "fallback_engaged", name, p, u, engaged, wait, terms)
+    return engaged
 
 
 def _advance_probability(ctx: JourneyContext, b: Buyer, base: float) -> float:

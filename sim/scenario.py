@@ -401,6 +401,13 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
         if sname in COHORT_NAMES:
             out.append((("market", "segments", sname), f"a segment may not be called {sname!r}: it qualifies the "
                                                        "retention KPIs by cohort (logo_churn_annual.installed / .new)"))
+    if scn.fallback is not None:
+        if scn.fallback.role not in scn.roles:
+            out.append((("fallback", "role"), _unknown("role", scn.fallback.role, scn.roles)))
+        elif scn.roles[scn.fallback.role].kind != "human":
+            out.append((("fallback", "role"), "the fallback must be a person: a role of kind human"))
+        elif scn.roles[scn.fallback.role].headcount == 0:
+            out.append((("fallback", "role"), "the fallback role has headcount 0"))
     if scn.self_serve is not None and scn.self_serve.pql_entry not in m.journey.acquisition:
         out.append((("self_serve", "pql_entry"), _unknown("acquisition activity", scn.self_serve.pql_entry,
                                                           m.journey.acquisition)))

@@ -31,6 +31,7 @@ __all__ = [
     "Calendar",
     "Role",
     "Scenario",
+    "Fallback",
     "ACTIVITY_KINDS",
 ]
 
@@ -222,6 +223,20 @@ class Effects(_Strict):
     expansion_at_risk_factor: Probability = Field(
         default=0.3, description="Multiplier on expansion_probability for a customer at risk this term "
                          "(assumption; plausible range 0.1-0.8)."
+    )
+    fit_churn_elasticity: Float = Field(
+        default=1.0, ge=0, le=10,
+        description="Churn multiplier slope on the customer's fit: max(0, 1 - elasticity * (fit - 0.5)), so a "
+                    "weak deal (fit 0.3) churns 1.2x as often at 1.",
+    )
+    fit_expansion_elasticity: Float = Field(
+        default=1.0, ge=0, le=10,
+        description="Expansion multiplier slope on the customer's fit: max(0, 1 + elasticity * (fit - 0.5)).",
+    )
+    continuity_churn_uplift: Float = Field(
+        default=0.1, ge=0, le=10,
+        description="Churn multiplier increment per owner beyond the first: 1 + uplift * (distinct owners since "
+                    "signature - 1), an owner being a role, or a team of a role split into teams.",
     )
 
 
@@ -423,6 +438,19 @@ class SelfServe(_Strict):
     pql_entry: str = Field("discovery", description="Acquisition activity where a PQL joins the sales journey.")
 
 
+class Fallback(_Strict):
+    """A person who takes over a buyer who refuses an AI agent at first response."""
+
+    role: str = Field(description="A human role that answers the buyers who refuse the bot.")
+    delay: Duration = Field(
+        default=1.0, description="Time from the refusal until the buyer joins that role's queue, days."
+    )
+    penalty: Probability = Field(
+        default=0.8, description="Multiplier on P(still engaged) at the person's first response (the buyer "
+                                 "already met a bot they did not want).",
+    )
+
+
 class Scenario(_Strict):
     """A complete scenario: a market and an organization design."""
 
@@ -455,6 +483,9 @@ class Scenario(_Strict):
         0.0, description="Share of new customers who join the customer community."
     )
     self_serve: SelfServe | None = Field(None, description="A self-serve trial path (none by default).")
+    fallback: Fallback | None = Field(
+        None, description="Route buyers who refuse an AI agent to a person instead of losing them (none by default)."
+    )
 
 
 Market.model_rebuild()

@@ -24,6 +24,7 @@ NAMED = {
     ("market", "channels", "<channel>", "segment_tilt"): "<segment>", ("market", "outbound", "segment_tilt"): "<segment>",
     ("routing", "<activity>"): "<segment>",
     ("market", "job_costs"): "<job>", ("roles", "<role>", "mix"): "<job>",
+    ("market", "installed_base", "segments"): "<segment>",
 }
 
 
