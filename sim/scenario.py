@@ -58,6 +58,8 @@ class ScenarioError(Exception):
 
 #: More values than this in one file (counting what aliases expand to) is refused.
 MAX_NODES = 200_000
+#: A scenario file larger than this is refused unread (real ones are a few KB).
+MAX_BYTES = 2 << 20
 
 
 class _TooLarge(Exception):
@@ -90,7 +92,13 @@ def _read_yaml(path: Path, found: list[Problem]) -> tuple[Tree, Marks]:
     """The file's data and line marks; problems that do not stop the reading go to ``found``."""
     source = str(path)
     try:
-        raw = path.read_bytes()
+        # Bounded before a byte is parsed: a device, a pipe or a huge file never reaches YAML.
+        if path.exists() and not path.is_file():
+            raise ScenarioError([Problem(source, None, "", "not a regular file: expected a scenario file")])
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise ScenarioError([Problem(source, None, "", f"larger than {MAX_BYTES:,} bytes: not a scenario file")])
     except FileNotFoundError:
         raise ScenarioError([Problem(source, None, "", "file not found")]) from None
     except OSError as exc:

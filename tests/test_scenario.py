@@ -83,3 +83,19 @@ def test_extends_replaces_a_distribution_whole(tmp_path):
                     "market:\n  segments:\n    smb:\n      patience: {dist: constant, value: 2d}\n")
     scn = sim.load_scenario(path)
     assert scn.market.segments["smb"].patience.mean_value == 2.0
+
+
+def test_the_loader_bounds_what_it_reads(tmp_path):
+    """The Python API refuses a huge file, a pipe or a folder before parsing, as the CLI does."""
+    import os
+
+    from sim.scenario import MAX_BYTES, ScenarioError, load_scenario
+
+    big = tmp_path / "big.yaml"
+    big.write_text("a: " + "x" * MAX_BYTES)
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    for path, text in ((big, "larger than"), (fifo, "not a regular file"), (tmp_path, "not a regular file")):
+        with pytest.raises(ScenarioError) as err:
+            load_scenario(path)
+        assert text in str(err.value)
