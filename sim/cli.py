@@ -100,6 +100,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="run designs on the same market; the first is the baseline")
     p.add_argument("scenarios", type=Path, nargs="+")
     p.add_argument("--baseline", help="name of the design the others are compared with (default: the first)")
+    p.add_argument("--priorities", type=_csv_list, metavar="KPI[,KPI...]",
+                   help="the KPIs the report's scorecard ranks the designs on, most important first "
+                        "(default: ltv_to_cac,nrr,conversion_rate,total_cost)")
     _experiment_options(p)
     p = sub.add_parser("sweep", help="run a design at every point of a grid (or a Latin hypercube) of values",
                        description="Each point runs with the same replication seeds (common random numbers). "
@@ -135,6 +138,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("folder", type=Path)
     p.add_argument("--lang", choices=("en", "ja"), default="en")
     p.add_argument("--pptx", action="store_true", help="also write a PowerPoint deck")
+    p.add_argument("--priorities", type=_csv_list, metavar="KPI[,KPI...]",
+                   help="the KPIs the scorecard ranks the designs on, most important first (default: the folder's)")
+    p.add_argument("--template", type=Path, metavar="FILE.pptx", help="the slide master and layouts of the deck")
     # check and trace keep their arguments beside their code, which loads the model and the
     # statistics: a command builds them only when it is the one asked for, so that
     # `orgsim --help` and every other command start without those imports.
@@ -167,9 +173,21 @@ def _progress(quiet: bool) -> tuple[Any, Any]:
     return update, bar
 
 
+def _unknown_kpis(names: list[str] | None) -> list[str]:
+    """The names in ``--priorities`` that are not KPIs."""
+    from .kpis import get
+
+    return [k for k in names or [] if get(k) is None]
+
+
 def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
     from .api import as_scenario, compare
     from .output import write_results
+
+    unknown = _unknown_kpis(getattr(args, "priorities", None))
+    if unknown:
+        print(f"orgsim: --priorities: not a KPI: {', '.join(unknown)}", file=sys.stderr)
+        return 2
 
     scenarios = [as_scenario(p, args.overrides) for p in paths]
     skipped = [(p, s) for p, s in zip(paths, scenarios) if s.abstract]
@@ -200,6 +218,8 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if getattr(args, "priorities", None):
+        results.meta["priorities"] = args.priorities  # the report's scorecard reads them from the manifest
     folder = write_results(results, args.out, args.command, argv=sys.argv, charts=not args.no_charts)
     print(format_table(results.summary, results.names))
     print(f"\nresults: {folder}")
@@ -369,11 +389,15 @@ def _report(args: argparse.Namespace) -> int:
         print(f"orgsim: {args.folder} is the temporary folder of a run that did not finish, not results",
               file=sys.stderr)
         return 2
+    unknown = _unknown_kpis(args.priorities)
+    if unknown:
+        print(f"orgsim: --priorities: not a KPI: {', '.join(unknown)}", file=sys.stderr)
+        return 2
     before = _files(args.folder)
     try:
-        print(render_report(args.folder, args.lang))
+        print(render_report(args.folder, args.lang, priorities=args.priorities))
         if args.pptx:
-            print(render_pptx(args.folder, args.lang))
+            print(render_pptx(args.folder, args.lang, template=args.template, priorities=args.priorities))
     except (FileNotFoundError, NotADirectoryError, DamagedFolder) as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
         return 2

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["Kpi", "Unit", "LostReason", "LOST_REASONS", "STAGE_LOSSES", "NEVER_ANSWERED", "KPIS", "REGISTRY",
            "GROUPS", "HEADLINE", "TERMINAL", "get", "docs", "label_keys", "undefined_reason", "na_text",
            "nan_reasons", "split_segment", "MIN_RENEWALS", "MIN_COHORT",
-           "COHORTS", "BY_COHORT", "split_cohort"]
+           "COHORTS", "BY_COHORT", "split_cohort", "INTERVALS", "MATERIAL_DEFAULTS",
+           "threshold"]
 
 
 class Unit(str, Enum):
@@ -87,6 +88,22 @@ MIN_COHORT = 20
 
 HIGHER, LOWER, NEUTRAL = 1, -1, 0
 
+#: Interval methods of a KPI's mean across replications (:mod:`sim.stats` computes them);
+#: paired differences between designs always take a t interval (they may be negative).
+INTERVALS: dict[str, str] = {
+    "logit": "Student-t on the logit scale, back-transformed (truncated t when a replication is 0% or 100%)",
+    "t01": "Student-t, truncated to 0-100%",
+    "t0": "Student-t, truncated at 0 (the KPI cannot be negative)",
+    "t": "Student-t",
+}
+#: A difference smaller than this is not material, by unit: (absolute, relative to the
+#: baseline's mean), the larger applies. 0.1 pp of a share; 1% of money; 5% of a duration.
+MATERIAL_DEFAULTS: dict[Unit, tuple[float, float]] = {
+    Unit.SHARE: (0.001, 0.0), Unit.MONEY: (0.0, 0.01), Unit.DAYS: (0.0, 0.05), Unit.HOURS: (0.0, 0.05),
+    Unit.MONTHS: (0.0, 0.05), Unit.RATIO: (0.05, 0.02), Unit.COUNT: (0.0, 0.02), Unit.NUMBER: (0.0, 0.02),
+}
+_PP = (0.01, 0.0)  # one percentage point
+
 
 @dataclass(frozen=True)
 class Kpi:
@@ -111,6 +128,23 @@ class Kpi:
     needs_year: bool = False
     headline: bool = False  # the report's executive summary and forest plot
     terminal: bool = False  # the terminal table of run / compare
+    #: The smallest difference from the baseline that matters to a decision: (absolute, in the
+    #: KPI's unit; relative, a share of the baseline's mean), the larger of the two; None takes
+    #: the unit's default (:data:`MATERIAL_DEFAULTS`).
+    material: tuple[float, float] | None = None
+    #: How the interval of the mean across replications is computed (:data:`INTERVALS`); ""
+    #: takes the unit's: ``t01`` for a share, ``t0`` for anything that cannot be negative.
+    interval: str = ""
+
+    @property
+    def interval_method(self) -> str:
+        """The key of :data:`INTERVALS` this KPI's mean uses."""
+        return self.interval or ("t01" if self.unit == Unit.SHARE else "t0")
+
+    @property
+    def materiality(self) -> tuple[float, float]:
+        """(absolute, relative) threshold of a material difference."""
+        return self.material if self.material is not None else MATERIAL_DEFAULTS[self.unit]
 
     @property
     def kind(self) -> str:
@@ -148,14 +182,15 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("contacted", Unit.COUNT, NEUTRAL, "funnel", "cohort buyers who asked sales for contact after research"),
     Kpi("won", Unit.COUNT, HIGHER, "funnel", "cohort buyers who signed (by the horizon), sales-assisted or self-serve",
         terminal=True),
-    Kpi("conversion_rate", Unit.SHARE, HIGHER, "funnel", "won / buyers", headline=True, terminal=True),
+    Kpi("conversion_rate", Unit.SHARE, HIGHER, "funnel", "won / buyers", headline=True, terminal=True,
+        interval="logit"),
     Kpi("opportunities", Unit.COUNT, NEUTRAL, "funnel",
         "cohort buyers who reached the first sales stage (started the first acquisition activity of kind stage, "
         "or any later one) and whose journey ended by the horizon (won or lost)"),
     Kpi("win_rate", Unit.SHARE, HIGHER, "funnel",
         "sales-assisted wins among opportunities / opportunities, cohort",
         "self-serve trial wins are not opportunities (see self_serve_win_share)", denominator="opportunities",
-        headline=True, terminal=True),
+        headline=True, terminal=True, material=_PP, interval="logit"),
     Kpi("self_serve_win_share", Unit.SHARE, NEUTRAL, "funnel",
         "cohort wins that never asked sales for contact (self-serve trials) / won"),
     Kpi("in_flight_share", Unit.SHARE, NEUTRAL, "funnel", "cohort buyers still in the journey at the horizon / buyers"),
@@ -178,13 +213,13 @@ KPIS: tuple[Kpi, ...] = (
         "renewals due in the window: renewed + churned events in the window (customers churn only at a "
         "renewal)", by_segment=True, terminal=True),
     Kpi("logo_churn_per_renewal", Unit.SHARE, LOWER, "retention", "churned / renewals_due, in the window",
-        f"NaN below {MIN_RENEWALS} renewals due", **_R),
+        f"NaN below {MIN_RENEWALS} renewals due", material=_PP, **_R),
     Kpi("logo_churn_annual", Unit.SHARE, LOWER, "retention",
         "per segment 1 - (1 - logo_churn_per_renewal.<segment>)^(365 / contract_term days), "
         "then the mean over segments weighted by renewals_due.<segment>",
         "every segment with a renewal due enters the mix with its own rate, even below the minimum; "
         f"NaN below {MIN_RENEWALS} renewals due",
-        headline=True, terminal=True, **_R),
+        headline=True, terminal=True, material=_PP, **_R),
     Kpi("grr_cohort_customers", Unit.COUNT, NEUTRAL, "retention",
         "customers active at t1 - 365 days (t1 = the horizon, the end of the window): signed at or "
         "before then and not churned by then; NaN when the window is shorter than a year",
@@ -193,12 +228,12 @@ KPIS: tuple[Kpi, ...] = (
         "sum over the grr cohort of min(ARR at t1, ARR at t1 - 365 d) / sum of their ARR at t1 - 365 d "
         "(trailing 12 months; a churned customer's ARR at t1 is 0; expansion excluded)",
         f"NaN below {MIN_COHORT} cohort customers or when the window is shorter than a year",
-        terminal=True, **_C),
+        terminal=True, material=_PP, **_C),
     Kpi("nrr", Unit.SHARE, HIGHER, "retention",
         "sum over the grr cohort of ARR at t1 / sum of their ARR at t1 - 365 d (trailing 12 months, expansion "
         "included)",
         f"NaN below {MIN_COHORT} cohort customers or when the window is shorter than a year",
-        headline=True, terminal=True, **_C),
+        headline=True, terminal=True, material=_PP, **_C),
     Kpi("expansion_rate_annual", Unit.SHARE, HIGHER, "retention", "expansion ARR a year / mean ARR in the window"),
     Kpi("at_risk_share", Unit.SHARE, LOWER, "retention",
         "active customers at the horizon who are at risk (onboarding missed, neglected or context lost) / active "
@@ -242,7 +277,8 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("source_share.<source>", Unit.SHARE, NEUTRAL, "other",
         "cohort buyers by source (inbound, outbound, referral, trial, pql) / buyers"),
     Kpi("won_share.<source>", Unit.SHARE, NEUTRAL, "other", "cohort wins by source / won"),
-    Kpi("north_star", Unit.NUMBER, NEUTRAL, "other", "the value of the KPI the scenario names in north_star"),
+    Kpi("north_star", Unit.NUMBER, NEUTRAL, "other", "the value of the KPI the scenario names in north_star",
+        interval="t"),
     Kpi("utilization.<role>", Unit.SHARE, NEUTRAL, "roles",
         "occupied working time inside the window / (headcount x working time in the window)"),
     Kpi("queue_wait_mean_hours.<role>", Unit.HOURS, LOWER, "roles",
@@ -273,6 +309,18 @@ BY_COHORT: tuple[str, ...] = ("renewals_due", "logo_churn_per_renewal", "logo_ch
                               "grr", "nrr")
 _COHORT_DOCS = {"installed": "the customers of the installed base (market.installed_base, on contract at the start)",
                 "new": "the customers won in the run"}
+
+
+def threshold(name: str, base: float, overrides: Mapping[str, float] | None = None) -> float:
+    """The smallest material difference in ``name`` from a baseline whose mean is ``base``:
+    ``overrides[name]`` (absolute) if given, else the registry's (absolute, relative) rule."""
+    if overrides and name in overrides:
+        return float(overrides[name])
+    k = get(name)
+    if k is None:
+        return 0.0
+    absolute, relative = k.materiality
+    return max(absolute, relative * abs(base) if math.isfinite(base) else 0.0)
 
 
 def split_segment(name: str) -> tuple[str, str | None]:

@@ -310,11 +310,12 @@ def _write_into(root: Path, command: str, names: list[str], fill: Callable[[Path
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, default=str))
+        final = claim_folder(root, command, names)  # claimed first: the report names it, not tmp
         if report:
             # The report reads the folder's own files (it never runs a simulation).
             from .report import render_report
 
-            render_report(tmp, "en", charts=charts)
+            render_report(tmp, "en", charts=charts, name=final.name)
             charts_dir = tmp / "charts"
             manifest["charts"] = sorted(str(p.relative_to(charts_dir)) for p in charts_dir.rglob("*")
                                         if p.is_file()) if charts_dir.is_dir() else []
@@ -322,7 +323,6 @@ def _write_into(root: Path, command: str, names: list[str], fill: Callable[[Path
             write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, default=str))
         if last is not None:
             undo = last(tmp)
-        final = claim_folder(root, command, names)
         os.rename(tmp, final)  # over the empty folder just claimed: atomic
     except BaseException:
         if undo is not None:

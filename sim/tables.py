@@ -37,6 +37,8 @@ def _fmt(kpi: str, x: float) -> str:
         return f"{x * 100:.1f}%"
     if unit == Unit.MONEY:
         return f"${x / 1e6:.2f}M" if abs(x) >= 1e6 else f"${x / 1e3:.1f}K"
+    if unit == Unit.COUNT:  # a mean of counts prints as a whole number
+        return f"{x:,.0f}"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}"
 
 

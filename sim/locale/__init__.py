@@ -82,7 +82,13 @@ class Catalogue:
         return self.name("designs", key)
 
     def role(self, key: str) -> str:
-        return self.name("roles", key)
+        """A role's name; a role no catalogue names reads as words (``smb_ae`` -> ``SMB AE``)."""
+        name = self.name("roles", key)
+        if name != key:
+            return name
+        words = key.replace("-", "_").split("_")
+        text = " ".join(w.upper() if w in _ACRONYMS else w for w in words if w)
+        return text[:1].upper() + text[1:] if text else key
 
     @property
     def money_style(self) -> str:
@@ -90,6 +96,10 @@ class Catalogue:
 
     def join(self, items: list[str]) -> str:
         return self.t("meta.list_separator").join(items)
+
+
+#: Parts of a role's id that are written in capitals.
+_ACRONYMS = {"ai", "ae", "sdr", "bdr", "csm", "cs", "smb", "mm", "ent", "se", "am", "kam", "pql", "mql"}
 
 
 @cache

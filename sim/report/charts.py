@@ -25,6 +25,7 @@ from . import kpis as K
 from .findings import finding, lead
 from .folder import ReportData, from_results
 from .style import BETTER, INK, MUTED, PALETTE, Chart, chart_style, design_colors, frame, save_chart, style_axes, tint
+from .style import _wrap as wrap
 
 if TYPE_CHECKING:
     from matplotlib.text import Text
@@ -54,6 +55,39 @@ def _lead_title(data: ReportData, kpi: str, cat: Catalogue, key: str, ratio: boo
     if ratio and found.base and math.isfinite(found.base):
         values["ratio"] = cat.t("units.ratio", v=f"{found.value / found.base:.1f}")
     return cat.t(f"charts.{key}.title_{found.case}", **values)
+
+
+#: Above this many designs, the crowded charts draw the baseline and the best FOCUS - 1 only
+#: (the tables beside them list every design).
+CROWDED, FOCUS = 5, 4
+
+
+def focus(data: ReportData, kpi: str) -> list[str]:
+    """The designs a crowded chart draws: all of them, or the baseline and the best on ``kpi``."""
+    if len(data.names) <= CROWDED:
+        return list(data.names)
+    direction = K.spec(kpi).better or 1
+    others = [n for n in data.names[1:] if math.isfinite(data.mean(n, kpi))]
+    others.sort(key=lambda n: -data.mean(n, kpi) * direction)
+    keep = set(others[:FOCUS - 1])
+    return [n for n in data.names if n == data.baseline or n in keep]
+
+
+def _focus_note(data: ReportData, shown: list[str], kpi: str, cat: Catalogue) -> str:
+    if len(shown) == len(data.names):
+        return ""
+    return " " + cat.t("charts.focus", n=len(shown) - 1, kpi=K.label(kpi, cat), total=len(data.names))
+
+
+def _end_labels(ax: Any, ends: list[tuple[str, float]], x: float, colors: dict[str, str], cat: Catalogue,
+                gap: float, fmt: Callable[[float], str] | None = None, log: bool = False) -> None:
+    """Each line's design (and value) at its right end, spread so that no two labels touch."""
+    ys = [math.log10(max(v, 1e-9)) if log else v for _, v in ends]
+    spread = _spread(ys, gap)
+    for (name, v), y in zip(ends, spread):
+        text = cat.design(name) + (f"  {fmt(v)}" if fmt else "")
+        ax.annotate(text, (x, 10**y if log else y), xytext=(6, 0), textcoords="offset points", va="center",
+                    fontsize=8.5, color=colors[name], fontweight="bold", annotation_clip=False)
 
 
 def _money_axis(axis: Any, cat: Catalogue) -> None:
@@ -97,14 +131,14 @@ def forest_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     nrows = math.ceil(len(kpis) / ncols)
     fig, axes, header = frame(title, subtitle, footer(data, cat), cat, _legend(data, cat, others),
                               nrows=nrows, ncols=ncols, bottom=0.1, left=0.03, gap=0.08,
-                              gridspec_kw={"hspace": 0.95, "wspace": 0.12})
+                              gridspec_kw={"hspace": 0.95, "wspace": 0.3})
     colors = design_colors(data.names)
     flat = list(np.atleast_1d(axes).flat)
     for ax, kpi in zip(flat, kpis):
         found = [(j, finding(data, d, kpi)) for j, d in enumerate(others)]
         ends = [v for _, f in found if f for v in (f.low, f.high, f.diff) if math.isfinite(v)] + [0.0]
         lo, hi = min(ends), max(ends)
-        pad = (hi - lo) * 0.15 or max(abs(hi), 1e-3)
+        pad = (hi - lo) * 0.22 or max(abs(hi), 1e-3)
         lo, hi = lo - pad, hi + pad
         better = K.spec(kpi).better
         if better:
@@ -124,7 +158,7 @@ def forest_chart(data: ReportData, cat: Catalogue) -> Chart | None:
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
         ax.grid(False)
-        ax.xaxis.set_major_locator(MaxNLocator(3))
+        ax.xaxis.set_major_locator(MaxNLocator(3, prune="both"))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _, k=kpi: K.fmt_diff(k, v, cat) if v else "0"))
         arrow = {1: " →", -1: " ←"}.get(better, "")
         hint = cat.t("report.higher_better" if better > 0 else "report.lower_better") if better else ""
@@ -160,28 +194,31 @@ def funnel_chart(data: ReportData, cat: Catalogue) -> Chart | None:
         return None
     means = funnel_means(data)
     title = _lead_title(data, "won", cat, "funnel", ratio=True)
-    fig, ax, header = frame(title, cat.t("charts.funnel.subtitle"), footer(data, cat), cat, _legend(data, cat),
-                            bottom=0.2, left=0.09)
+    shown = [n for n in focus(data, "won") if n in means.columns]
+    fig, ax, header = frame(title, cat.t("charts.funnel.subtitle") + _focus_note(data, shown, "won", cat),
+                            footer(data, cat), cat, _legend(data, cat, shown), bottom=0.14, left=0.09)
+    fig.subplots_adjust(right=0.78)
     colors = design_colors(data.names)
     x = np.arange(len(means.index))
     ends = []
-    for name in means.columns:
+    for name in shown:
         values = means[name].to_numpy(float)
         ax.plot(x, values, marker="o", markersize=5.5, linewidth=2.4, color=colors[name], zorder=3)
         ends.append((name, float(values[-1])))
-    positive = [v for v in means.to_numpy().ravel() if v > 0]
+    positive = [v for v in means[shown].to_numpy().ravel() if v > 0]
     if positive:
         ax.set_yscale("log")
-        ax.set_ylim(min(positive) * 0.6, max(positive) * 1.6)
-        logs = _spread([math.log10(max(v, 1e-9)) for _, v in ends], 0.07)
-        for (name, v), ly in zip(ends, logs):
-            ax.text(x[-1] + 0.15, 10**ly, f"{v:,.0f}", color=colors[name], fontsize=10, fontweight="bold",
-                    va="center")
-    ax.set_xlim(-0.3, len(x) - 0.4)
-    ax.set_xticks(x, [cat.name("steps", s) for s in means.index], rotation=30, ha="right")
+        low, high = min(positive) * 0.6, max(positive) * 1.6
+        ax.set_ylim(low, high)
+        gap = (math.log10(high) - math.log10(low)) * 0.045
+        _end_labels(ax, ends, float(x[-1]), colors, cat, gap, lambda v: f"{v:,.0f}", log=True)
+    ax.set_xlim(-0.3, len(x) - 0.7)
+    ax.set_xticks(x, [wrap(cat.name("steps", s), cat, 11) for s in means.index], fontsize=8.5)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_ylabel(cat.t("charts.funnel.ylabel"))
-    return _finish(fig, header, "funnel", title, "funnel")
+    chart = _finish(fig, header, "funnel", title, "funnel")
+    chart.designs = shown
+    return chart
 
 
 def lost_means(data: ReportData) -> pd.DataFrame:
@@ -204,24 +241,31 @@ def lost_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     design, reason = stacked.idxmax()[1], stacked.idxmax()[0]
     title = cat.t("charts.lost.title", reason=cat.name("reasons", reason), design=cat.design(design),
                   value=f"{shown.loc[reason, design]:,.0f}")
-    subtitle = cat.t("charts.lost.subtitle", left=f"{left:,.0f}" if math.isfinite(left) else "–")
-    fig, ax, header = frame(title, subtitle, footer(data, cat), cat, _legend(data, cat), bottom=0.12, left=0.25)
+    names = focus(data, "conversion_rate")
+    subtitle = (cat.t("charts.lost.subtitle", left=f"{left:,.0f}" if math.isfinite(left) else "–")
+                + _focus_note(data, names, "conversion_rate", cat))
+    fig, ax, header = frame(title, subtitle, footer(data, cat), cat, _legend(data, cat, names), bottom=0.12, left=0.25)
     style_axes(ax, grid_axis="x")
     colors = design_colors(data.names)
-    height = 0.8 / len(data.names)
+    height = 0.8 / len(names)
     y = np.arange(len(shown.index))
-    for i, name in enumerate(data.names):
-        pos = y + ((len(data.names) - 1) / 2 - i) * height
+    # A value beside each bar only when a bar is tall enough for its label.
+    axes_points = fig.get_figheight() * 72 * (fig.subplotpars.top - fig.subplotpars.bottom)
+    labelled = axes_points / max(len(shown.index), 1) * height >= 9.0
+    for i, name in enumerate(names):
+        pos = y + ((len(names) - 1) / 2 - i) * height
         values = shown[name].to_numpy(float)
         ax.barh(pos, values, height * 0.92, color=colors[name])
         for p, v in zip(pos, values):
-            if v > 0:
+            if v > 0 and labelled:
                 ax.text(v, p, f" {v:,.0f}", va="center", fontsize=7.5, color=MUTED)
     ax.set_yticks(y, [cat.name("reasons", r) for r in shown.index])
     ax.set_xlabel(cat.t("charts.lost.xlabel"))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlim(0, float(shown.to_numpy().max()) * 1.12)
-    return _finish(fig, header, "lost_reasons", title, "funnel")
+    ax.set_xlim(0, float(shown[names].to_numpy().max()) * 1.12)
+    chart = _finish(fig, header, "lost_reasons", title, "funnel")
+    chart.designs = names
+    return chart
 
 
 def retention_chart(data: ReportData, cat: Catalogue) -> Chart | None:
@@ -229,24 +273,35 @@ def retention_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     if data.survival.empty:
         return None
     title = _lead_title(data, "logo_churn_annual", cat, "retention")
-    fig, ax, header = frame(title, cat.t("charts.retention.subtitle", level=data.level), footer(data, cat), cat,
-                            _legend(data, cat))
+    names = focus(data, "logo_churn_annual")
+    fig, ax, header = frame(title, cat.t("charts.retention.subtitle", level=data.level)
+                            + _focus_note(data, names, "logo_churn_annual", cat), footer(data, cat), cat,
+                            _legend(data, cat, names))
+    fig.subplots_adjust(right=0.8)
     colors = design_colors(data.names)
     floor = 100.0
-    for name in data.names:
+    ends = []
+    for name in names:
         band = _band(data.survival[data.survival.scenario == name].dropna(), "month", "share_active")
         if band.empty:
             continue
         ax.plot(band.month, band["mean"] * 100, color=colors[name], linewidth=2.4)
-        ax.fill_between(band.month, band.low * 100, band.high * 100, color=colors[name], alpha=0.16, linewidth=0)
+        ax.fill_between(band.month, band.low * 100, band.high * 100, color=colors[name], alpha=0.12, linewidth=0)
         floor = min(floor, float(band.low.min()) * 100)
-    ax.set_ylim(max(0.0, math.floor((floor - 3) / 5) * 5), 101)
+        ends.append((name, float(band["mean"].iloc[-1]) * 100))
+    bottom = max(0.0, math.floor((floor - 3) / 5) * 5)
+    if ends:
+        x_end = float(data.survival.month.max())
+        _end_labels(ax, ends, x_end, colors, cat, (101 - bottom) * 0.045, lambda v: f"{v:.0f}%")
+    ax.set_ylim(bottom, 101)
     ax.set_xlim(left=0)
     ax.xaxis.set_major_locator(MultipleLocator(6))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
     ax.set_xlabel(cat.t("charts.retention.xlabel"))
     ax.set_ylabel(cat.t("charts.retention.ylabel"))
-    return _finish(fig, header, "retention", title, "retention")
+    chart = _finish(fig, header, "retention", title, "retention")
+    chart.designs = names
+    return chart
 
 
 def arr_chart(data: ReportData, cat: Catalogue) -> Chart | None:
@@ -254,13 +309,25 @@ def arr_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     if data.arr.empty:
         return None
     title = _lead_title(data, "arr_end", cat, "arr", ratio=True)
-    fig, ax, header = frame(title, cat.t("charts.arr.subtitle", level=data.level), footer(data, cat), cat,
-                            _legend(data, cat), left=0.1)
+    names = focus(data, "arr_end")
+    fig, ax, header = frame(title, cat.t("charts.arr.subtitle", level=data.level)
+                            + _focus_note(data, names, "arr_end", cat), footer(data, cat), cat,
+                            _legend(data, cat, names), left=0.1)
+    fig.subplots_adjust(right=0.8)
     colors = design_colors(data.names)
-    for name in data.names:
+    ends = []
+    top = 0.0
+    for name in names:
         band = _band(data.arr[data.arr.scenario == name], "month", "arr")
+        if band.empty:
+            continue
         ax.plot(band.month, band["mean"], color=colors[name], linewidth=2.4)
-        ax.fill_between(band.month, band.low, band.high, color=colors[name], alpha=0.16, linewidth=0)
+        ax.fill_between(band.month, band.low, band.high, color=colors[name], alpha=0.12, linewidth=0)
+        ends.append((name, float(band["mean"].iloc[-1])))
+        top = max(top, float(band.high.max()))
+    if ends:
+        _end_labels(ax, ends, float(data.arr.month.max()), colors, cat, top * 1.05 * 0.045,
+                    lambda v: K.fmt_money(v, cat))
     sim = data.scenarios[data.baseline].get("simulation", {})
     warmup_months = float(sim.get("warmup", 0.0)) / (365.0 / 12)
     if warmup_months > 0:
@@ -273,7 +340,9 @@ def arr_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     ax.xaxis.set_major_locator(MultipleLocator(6))
     ax.set_xlabel(cat.t("charts.arr.xlabel"))
     ax.set_ylabel(cat.t("charts.arr.ylabel"))
-    return _finish(fig, header, "arr", title, "retention")
+    chart = _finish(fig, header, "arr", title, "retention")
+    chart.designs = names
+    return chart
 
 
 def ltv_cac_chart(data: ReportData, cat: Catalogue) -> Chart | None:
@@ -283,6 +352,7 @@ def ltv_cac_chart(data: ReportData, cat: Catalogue) -> Chart | None:
                             _legend(data, cat), left=0.1)
     colors = design_colors(data.names)
     top_x = top_y = 0.0
+    points: list[tuple[str, float, float]] = []
     for name in data.names:
         ltv, cac = data.stat(name, "ltv"), data.stat(name, "cac")
         if ltv is None or cac is None or not (math.isfinite(ltv["mean"]) and math.isfinite(cac["mean"])):
@@ -293,6 +363,7 @@ def ltv_cac_chart(data: ReportData, cat: Catalogue) -> Chart | None:
                     markersize=10, capsize=4, elinewidth=1.8, zorder=3)
         top_x = max(top_x, cac["mean"] + xerr[1][0])
         top_y = max(top_y, ltv["mean"] + yerr[1][0])
+        points.append((name, float(cac["mean"]), float(ltv["mean"])))
     if top_x > 0:
         xs = np.linspace(0, top_x * 1.15, 10)
         ax.plot(xs, 3 * xs, linestyle="--", color="#9ca3af", linewidth=1.2)
@@ -302,9 +373,25 @@ def ltv_cac_chart(data: ReportData, cat: Catalogue) -> Chart | None:
         ax.set_ylim(0, top_y * 1.15)
     _money_axis(ax.xaxis, cat)
     _money_axis(ax.yaxis, cat)
+    _point_labels(ax, points, colors, cat)
     ax.set_xlabel(cat.t("charts.ltv_cac.xlabel"))
     ax.set_ylabel(cat.t("charts.ltv_cac.ylabel"))
     return _finish(fig, header, "ltv_cac", title, "economics")
+
+
+def _point_labels(ax: Any, points: list[tuple[str, float, float]], colors: dict[str, str], cat: Catalogue) -> None:
+    """Each point's design beside it, where it touches no other label (else the legend says)."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed: list[Any] = []
+    for name, x, y in points:
+        for dx, dy, ha in ((8, 6, "left"), (8, -12, "left"), (-8, 6, "right"), (-8, -12, "right")):
+            t = ax.annotate(cat.design(name), (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
+                            fontsize=8.5, color=colors[name], fontweight="bold")
+            box = t.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed):
+                placed.append(box)
+                break
+            t.remove()
 
 
 def role_costs(data: ReportData, name: str) -> dict[str, float]:
@@ -319,7 +406,9 @@ def _inside_label(ax: Any, x: float, y: float, width: float, texts: list[str], c
     x0, x1 = ax.transData.transform([(x - width / 2, y), (x + width / 2, y)])[:, 0]
     for text in texts:
         artist = ax.text(x, y, text, ha="center", va="center", fontsize=8, color=color, linespacing=1.1)
-        if artist.get_window_extent(renderer).width <= (x1 - x0) * 0.92:
+        box = artist.get_window_extent(renderer)
+        y0, y1 = ax.transData.transform([(x, y - 0.31), (x, y + 0.31)])[:, 1]
+        if box.width <= (x1 - x0) * 0.92 and box.height <= abs(y1 - y0) * 0.95:
             return
         artist.remove()
 
@@ -370,36 +459,40 @@ def people_cost_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     return _finish(fig, header, "people_cost", title, "economics")
 
 
-def roles_of(data: ReportData) -> list[str]:
-    """Every role of any design, in the order they first appear."""
+def roles_of(data: ReportData, names: list[str] | None = None) -> list[str]:
+    """Every role of any design (of ``names``), in the order they first appear."""
     roles: dict[str, None] = {}
-    for name in data.names:
+    for name in names or data.names:
         roles.update(dict.fromkeys((data.scenarios.get(name, {}).get("roles") or {}).keys()))
     return list(roles)
 
 
 def roles_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     """Utilization and mean queue wait by role and design."""
-    roles = roles_of(data)
-    util = {(n, r): data.stat(n, f"utilization.{r}") for n in data.names for r in roles}
+    names = focus(data, "conversion_rate")
+    roles = roles_of(data, names)
+    util = {(n, r): data.stat(n, f"utilization.{r}") for n in names for r in roles}
     known = {k: v for k, v in util.items() if v is not None and math.isfinite(v["mean"])}
     if not known:
         return None
     (design, role), row = max(known.items(), key=lambda kv: kv[1]["mean"])
     title = cat.t("charts.roles.title", role=cat.role(role), design=cat.design(design),
                   value=K.fmt("utilization.x", row["mean"], cat))
-    fig, axes, header = frame(title, cat.t("charts.roles.subtitle", level=data.level), footer(data, cat), cat,
-                              _legend(data, cat), ncols=2, bottom=0.12, left=0.17, sharey=True,
-                              gridspec_kw={"wspace": 0.08})
+    fig, axes, header = frame(title, cat.t("charts.roles.subtitle", level=data.level)
+                              + _focus_note(data, names, "conversion_rate", cat), footer(data, cat), cat,
+                              _legend(data, cat, names), ncols=2, bottom=0.12, left=0.17, sharey=True,
+                              gridspec_kw={"wspace": 0.12})
     colors = design_colors(data.names)
     y = np.arange(len(roles))[::-1]
+    axes_points = fig.get_figheight() * 72 * (fig.subplotpars.top - fig.subplotpars.bottom)
     for ax, prefix, scale in ((axes[0], "utilization.", 100.0), (axes[1], "queue_wait_mean_hours.", 1.0)):
         style_axes(ax, grid_axis="x")
         top = 0.0
         for yr, role in zip(y, roles):
-            rows = [(n, data.stat(n, prefix + role)) for n in data.names]
+            rows = [(n, data.stat(n, prefix + role)) for n in names]
             stats = [(n, s) for n, s in rows if s is not None and math.isfinite(s["mean"])]
             height = 0.8 / max(len(stats), 1)
+            labelled = axes_points / max(len(roles), 1) * height >= 9.0
             for i, (name, s) in enumerate(stats):
                 p = yr + ((len(stats) - 1) / 2 - i) * height
                 err = None
@@ -409,8 +502,9 @@ def roles_chart(data: ReportData, cat: Catalogue) -> Chart | None:
                         error_kw={"ecolor": INK, "elinewidth": 1, "capsize": 2})
                 end = (s.ci_high if math.isfinite(s.ci_high) else s["mean"]) * scale
                 text = f"{s['mean'] * scale:.0f}%" if scale == 100.0 else K.fmt(prefix + role, s["mean"], cat)
-                ax.annotate(text, (end, p), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
-                            color=MUTED)
+                if labelled:
+                    ax.annotate(text, (end, p), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
+                                color=MUTED)
                 top = max(top, end)
         ax.set_xlim(0, top * 1.18 if top > 0 else 1)
     axes[0].set_yticks(y, [cat.role(r) for r in roles])
@@ -418,7 +512,12 @@ def roles_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     axes[0].set_xlabel(cat.t("charts.roles.util_xlabel"))
     axes[1].set_xlabel(cat.t("charts.roles.wait_xlabel"))
     axes[1].tick_params(axis="y", length=0)
-    return _finish(fig, header, "roles", title, "economics")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(4, prune="upper"))
+    axes[0].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    chart = _finish(fig, header, "roles", title, "economics")
+    chart.designs = names
+    return chart
 
 
 def draw_charts(data: ReportData, cat: Catalogue) -> list[Chart]:

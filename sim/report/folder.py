@@ -32,8 +32,12 @@ from ..stats import CI_LEVEL
 if TYPE_CHECKING:
     from ..experiment import Results
 
-__all__ = ["ReportData", "DamagedFolder", "read_folder", "from_results", "scenario_hash", "SWEEP_ID_COLUMNS"]
+__all__ = ["ReportData", "DamagedFolder", "read_folder", "from_results", "scenario_hash", "SWEEP_ID_COLUMNS",
+           "DEFAULT_PRIORITIES"]
 
+#: What the scorecard ranks designs on unless ``--priorities`` says otherwise: unit economics,
+#: then retention and growth, then the funnel; the cost of the organization as a guard.
+DEFAULT_PRIORITIES = ("ltv_to_cac", "nrr", "conversion_rate", "total_cost")
 #: Columns of sweep_summary.csv that are not a varied key.
 SWEEP_ID_COLUMNS = ("scenario", "point", "kpi", "mean", "ci_low", "ci_high", "n")
 
@@ -54,6 +58,23 @@ class ReportData:
     sensitivity: pd.DataFrame | None = None
     folder: Path | None = None
     ci_level: float = CI_LEVEL
+
+    #: The results folder's name as the reader will find it (the report may be rendered in a
+    #: temporary folder that is renamed afterwards).
+    folder_name: str = ""
+
+    @property
+    def materiality(self) -> dict[str, float]:
+        """KPI -> the smallest material difference, where the manifest sets one (``materiality``)."""
+        given = self.manifest.get("materiality") or {}
+        return {str(k): float(v) for k, v in given.items()} if isinstance(given, dict) else {}
+
+    @property
+    def priorities(self) -> list[str]:
+        """The KPIs the user ranks the designs on, most important first (the manifest's
+        ``priorities``, else :data:`DEFAULT_PRIORITIES`)."""
+        given = self.manifest.get("priorities")
+        return [str(k) for k in given] if isinstance(given, list) and given else list(DEFAULT_PRIORITIES)
 
     @property
     def baseline(self) -> str:

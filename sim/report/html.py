@@ -17,13 +17,16 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from ..atomic import write_text
+from ..kpis import threshold
 from ..locale import Catalogue, catalogue
 from . import kpis as K
 from .charts import close_charts, draw_charts, funnel_means, lost_means, role_costs, roles_of
 from .explore import sensitivity_kpi, sweep_keys, sweep_kpis
-from .findings import findings, overview, sentence, summary_sentences, window_text
+from .findings import Finding, balanced, findings, fmt_threshold, overview, sentence, summary_sentences, window_text
 from .folder import ReportData, read_folder, scenario_hash
 from .params import differing, effects_rows, market_rows, param_label
+from .scorecard import context as scorecard_context
+from .scorecard import priorities_of, scorecard
 from .style import design_colors, save_chart, svg_markup, svg_text
 
 __all__ = ["render_report", "build_context", "SECTIONS"]
@@ -65,12 +68,24 @@ def _summary(data: ReportData, cat: Catalogue) -> dict[str, Any]:
         return out
     for name in data.names[1:]:
         found = findings(data, name)
-        items = [{"text": sentence(f, data, cat), "verdict": f.verdict,
-                  "badge": {"better": cat.t("report.better"), "worse": cat.t("report.worse")}.get(f.verdict, "")}
-                 for f in found]
         out["blocks"].append({"label": cat.design(name), "color": colors[name],
-                              "overview": overview(name, found, data, cat), "items": items})
+                              "overview": overview(name, found, data, cat),
+                              "items": [{"text": sentence(f, data, cat), "verdict": f.verdict,
+                                         "badge": _badge(f.verdict, cat)} for f in balanced(found)],
+                              "rest": _rest(found, cat)})
     return out
+
+
+def _badge(verdict: str, cat: Catalogue) -> str:
+    return {"better": cat.t("report.better"), "worse": cat.t("report.worse")}.get(verdict, "")
+
+
+def _rest(found: list[Finding], cat: Catalogue) -> str:
+    """The headline KPIs with no material difference, in one sentence."""
+    rest = [f for f in found if not f.clear]
+    if not rest:
+        return ""
+    return cat.t("summary.rest", kpis=cat.join([K.label(f.kpi, cat) for f in rest]))
 
 
 def _best(data: ReportData, kpi: str, cat: Catalogue) -> str | None:
@@ -98,7 +113,7 @@ def _kpi_table(data: ReportData, cat: Catalogue) -> list[dict[str, Any]]:
             ci = "" if row is None else K.fmt_ci(kpi, row.ci_low, row.ci_high, data.level, cat)
             rng = ""
             if row is not None and ci and row.ci_low != row.ci_high:
-                rng = cat.t("units.range", low=K.fmt(kpi, row.ci_low, cat), high=K.fmt(kpi, row.ci_high, cat))
+                rng = K.fmt_range(kpi, row.ci_low, row.ci_high, cat)
             cells.append({"value": K.fmt_or_na(kpi, mean, partial(data.mean, name), cat),
                           "ci": rng, "best": name == best})
         if all(c["value"] == "–" for c in cells):
@@ -125,11 +140,12 @@ def _paired_table(data: ReportData, cat: Catalogue) -> list[dict[str, Any]]:
                 cells.append(None)
                 continue
             f = found[0]
-            verdict = {"better": "report.better", "worse": "report.worse"}.get(f.verdict, "report.no_clear")
+            verdict = {"better": "report.better", "worse": "report.worse",
+                       "immaterial": "scorecard.immaterial"}.get(f.verdict, "report.no_clear")
             cells.append({"diff": K.fmt_diff(kpi, f.diff, cat),
                           "ci": (cat.t("units.fixed") if f.low == f.high == f.diff
                                  else K.fmt_ci(kpi, f.low, f.high, data.level, cat, diff=True)),
-                          "verdict": f.verdict if f.clear else "unclear",
+                          "verdict": f.verdict if f.significant else "unclear",
                           "word": cat.t(verdict) if f.verdict not in ("up", "down") else ""})
         if any(cells):
             rows.append({"label": K.label(kpi, cat), "cells": cells})
@@ -196,7 +212,7 @@ def _sweep_table(data: ReportData, cat: Catalogue) -> dict[str, Any] | None:
                 cells.append("–")
                 continue
             r = by_kpi.loc[kpi]
-            ci = cat.t("units.range", low=K.fmt(kpi, r.ci_low, cat), high=K.fmt(kpi, r.ci_high, cat))
+            ci = K.fmt_range(kpi, r.ci_low, r.ci_high, cat)
             cells.append(f"{K.fmt(kpi, r['mean'], cat)} [{ci}]")
         shown = [cat.design(str(v)) if c == "scenario" else f"{v:g}" if isinstance(v, float) else str(v)
                  for c, v in zip(id_cols, ident)]
@@ -225,7 +241,7 @@ def _sensitivity_table(data: ReportData, cat: Catalogue) -> dict[str, Any] | Non
     return {"kpi": K.label(kpi, cat), "rows": out}
 
 
-def _method(data: ReportData, cat: Catalogue) -> dict[str, Any]:
+def _method(data: ReportData, cat: Catalogue, priorities: list[str] | None = None) -> dict[str, Any]:
     sim = data.scenarios.get(data.baseline, {}).get("simulation", {})
     m = data.manifest
     seeds = m.get("replication_seeds") or []
@@ -245,13 +261,21 @@ def _method(data: ReportData, cat: Catalogue) -> dict[str, Any]:
     ]
     hashes = m.get("scenario_hashes") or {n: scenario_hash(data.scenarios[n]) for n in data.names
                                           if n in data.scenarios}
-    glossary = [{"label": K.label(k, cat), "kpi": k, "definition": K.definition(k, cat)}
+    glossary = [{"label": K.label(k, cat), "kpi": k, "definition": K.definition(k, cat),
+                 "interval": cat.t("method.interval", method=cat.t(f"method.intervals.{K.spec(k).interval_method}"))}
                 for k in data.kpis() if K.definition(k, cat) and not k.startswith(("lost.", "utilization.",
                                                                                   "queue_wait_mean_hours."))]
+    kinds = sorted({K.spec(k).interval_method for k in data.kpis()})
+    rows.insert(5, (cat.t("method.ci_method"), " · ".join(cat.t(f"method.intervals.{m}") for m in kinds)))
+    if data.paired is not None and len(data.names) > 1:
+        limits = cat.join([f"{K.label(k, cat)} {fmt_threshold(k, threshold(k, data.mean(data.baseline, k), data.materiality), cat)}"
+                           for k in priorities_of(data, priorities)])
+        rows.insert(6, (cat.t("method.materiality"), cat.t("method.materiality_value", limits=limits)))
     return {"rows": rows, "hashes": [(cat.design(n), h) for n, h in hashes.items()], "glossary": glossary}
 
 
-def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, Any]],
+                  priorities: list[str] | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain values (strings are escaped by the template)."""
     present = {c["section"] for c in charts.values()}
     sections = [s for s in SECTIONS if s not in ("sweep", "sensitivity")
@@ -270,7 +294,9 @@ def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, 
         "subtitle": cat.t("report.subtitle", designs=cat.join([d["label"] for d in designs]), reps=data.reps,
                           window=window_text(data, cat)),
         "generated": cat.t("report.generated", version=data.version,
-                           folder=data.folder.name if data.folder else "", created=data.manifest.get("created", "")),
+                           folder=data.folder_name or (data.folder.name if data.folder else ""),
+                           created=data.manifest.get("created", "")),
+        "scorecard": scorecard_context(scorecard(data, cat, priorities)),
         "sections": [(s, cat.t(f"sections.{s}")) for s in sections], "shown": set(sections),
         "designs": designs,
         "level": data.level, "baseline": cat.design(data.baseline), "has_charts": bool(charts),
@@ -281,7 +307,7 @@ def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, 
         "differing": differing(data, cat), "effects": effects_rows(data, cat),
         "segments": segments, "channels": channels,
         "marketing_spend": K.fmt_money(float(market.get("marketing_program_cost_annual", 0.0)), cat),
-        "method": _method(data, cat),
+        "method": _method(data, cat, priorities),
         "css": Markup((_TEMPLATES / "report.css").read_text(encoding="utf-8")),
     }
 
@@ -291,15 +317,20 @@ def _environment() -> Environment:
                        lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def render_report(folder: Path, lang: str = "en", charts: bool = True) -> Path:
+def render_report(folder: Path, lang: str = "en", charts: bool = True, priorities: list[str] | None = None,
+                  name: str | None = None) -> Path:
     """Write ``report.html`` (``report.ja.html`` for Japanese) into a results folder and its
     charts as PNG and SVG into ``charts/`` (``charts/ja/``); return the report's path.
 
-    Reads only the folder's files. ``charts=False`` renders the page without charts.
+    Reads only the folder's files. ``charts=False`` renders the page without charts;
+    ``priorities``: the KPIs the scorecard ranks on (default: the folder's, see
+    :attr:`ReportData.priorities`); ``name``: the folder's name as the reader will see it (when
+    the report is rendered in a temporary folder renamed afterwards).
     """
     folder = Path(folder)
     cat = catalogue(lang)
     data = read_folder(folder)
+    data.folder_name = name or folder.name
     drawn = draw_charts(data, cat) if charts else []
     chart_dir = folder / "charts" if lang == "en" else folder / "charts" / lang
     inline = {}
@@ -311,6 +342,57 @@ def render_report(folder: Path, lang: str = "en", charts: bool = True) -> Path:
                                   "section": chart.section}
     finally:
         close_charts(drawn)
-    page = _environment().get_template("report.html.j2").render(**build_context(data, cat, inline))
+    page = _environment().get_template("report.html.j2").render(**build_context(data, cat, inline, priorities))
     target = folder / ("report.html" if lang == "en" else f"report.{lang}.html")
+    if lang == "en" and not data.summary.empty:
+        write_xlsx(data, folder / "kpis.xlsx")
     return write_text(target, page)
+
+
+def write_xlsx(data: ReportData, target: Path) -> Path:
+    """``kpis.xlsx``: the KPI table (mean, interval and n per design) and the paired differences
+    with their verdicts, as numbers, for those who work in Excel."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from ..atomic import write_with
+
+    cat = catalogue("en")
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "KPIs"
+    head = ["KPI", "label", "unit", "interval"]
+    for name in data.names:
+        head += [f"{name} mean", f"{name} ci_low", f"{name} ci_high", f"{name} n"]
+    sheet.append(head)
+    for kpi in data.kpis():
+        spec = K.spec(kpi)
+        row: list[Any] = [kpi, K.label(kpi, cat), spec.unit.value, spec.interval_method]
+        for name in data.names:
+            r = data.stat(name, kpi)
+            row += [None, None, None, None] if r is None else [_cell(r["mean"]), _cell(r.ci_low), _cell(r.ci_high),
+                                                              int(r.n)]
+        sheet.append(row)
+    paired = book.create_sheet("Paired differences")
+    paired.append(["design", "baseline", "KPI", "label", "diff_mean", "diff_ci_low", "diff_ci_high", "n",
+                   "materiality", "verdict"])
+    for name in data.names[1:]:
+        for kpi in data.kpis():
+            d = data.diff(name, kpi)
+            if d is None:
+                continue
+            f = findings(data, name, (kpi,))
+            paired.append([name, data.baseline, kpi, K.label(kpi, cat), _cell(d.diff_mean), _cell(d.diff_ci_low),
+                           _cell(d.diff_ci_high), int(d.n), f[0].threshold if f else None,
+                           f[0].verdict if f else None])
+    for ws in (sheet, paired):
+        for c in ws[1]:
+            c.font = Font(bold=True)
+        ws.freeze_panes = "B2"
+    return write_with(target, lambda tmp: book.save(str(tmp)))
+
+
+def _cell(x: Any) -> float | None:
+    v = float(x)
+    return v if math.isfinite(v) else None

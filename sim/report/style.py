@@ -1,7 +1,7 @@
 """The look shared by every chart: palette, fonts, the titled frame, and saving.
 
 One colour per design, by its position in the comparison, from the Okabe-Ito colourblind-safe
-palette. Japanese text is set in IPAexGothic, which the ``japanize-matplotlib`` wheel ships
+palette extended to 15 colours. Japanese text is set in IPAexGothic, which the ``japanize-matplotlib`` wheel ships
 (a dependency of orgsim, so a fresh ``pip install`` has it); a system Noto Sans CJK JP or
 IPAexGothic is used when the wheel is absent. SVG text is drawn as paths, so an SVG shows the
 same glyphs on any machine, with or without the font.
@@ -40,7 +40,10 @@ if TYPE_CHECKING:
 __all__ = ["PALETTE", "design_colors", "tint", "japanese_font", "chart_style", "Chart", "frame",
            "style_axes", "save_chart", "svg_text", "svg_markup", "png_bytes", "INK", "MUTED", "GRID", "BETTER"]
 
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+#: Okabe-Ito's eight, then seven more from Paul Tol's palettes, each far enough from the others
+#: to tell apart: 15 designs get 15 colours (charts that draw many designs also label them).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+           "#882255", "#332288", "#999933", "#44AA99", "#AA4499", "#8C564B", "#7F7F7F"]
 INK = "#1f2933"
 MUTED = "#6b7280"
 GRID = "#e5e7eb"
@@ -114,6 +117,8 @@ class Chart:
     fig: Figure
     header: list[Text] = field(default_factory=list)
     section: str = ""
+    #: The designs drawn, when a chart shows only some (baseline and the best few); empty: all.
+    designs: list[str] = field(default_factory=list)
 
 
 def _width(ch: str) -> int:
