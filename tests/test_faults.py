@@ -300,7 +300,7 @@ def test_a_replication_that_raises_here_names_what_reproduces_it(tmp_path, monke
     monkeypatch.setattr(sim.experiment, "measure", _failing_measure(seed))
     out = tmp_path / "r"
     status = main(["compare", str(_tiny(tmp_path, "first")), str(_tiny(tmp_path, "second")), "--reps", "3",
-                   "--seed", "7", "--jobs", "1", "--out", str(out), "--quiet"])
+                   "--seed", "7", "--jobs", "1", "--out", str(out), "--quiet", "--baseline", "first"])
     err = capsys.readouterr().err
     assert status == 1
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
@@ -332,7 +332,7 @@ def test_a_replication_that_raises_in_a_worker_names_what_reproduces_it(tmp_path
            "ORGSIM_TEST_FAIL_SEED": str(seed)}
     done = subprocess.run(
         [sys.executable, "-m", "sim", "compare", str(_tiny(tmp_path, "first")), str(_tiny(tmp_path, "second")),
-         "--reps", "6", "--seed", "7", "--jobs", "2", "--out", str(out), "--quiet"],
+         "--reps", "6", "--seed", "7", "--jobs", "2", "--out", str(out), "--quiet", "--baseline", "first"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
