@@ -40,6 +40,8 @@ def label(kpi: str, cat: Catalogue) -> str:
     if segment is not None:
         return cat.t("kpis.by_segment", kpi=label(base, cat), segment=cat.name("segments", segment))
     prefix, _, rest = kpi.partition(".")
+    if rest in registry.COHORTS and prefix in registry.REGISTRY:  # a KPI of one cohort (installed base, new)
+        return cat.t("kpis.by_segment", kpi=label(prefix, cat), segment=cat.name("cohorts", rest))
     if rest and prefix in _PREFIX_ITEMS:
         group, placeholder = _PREFIX_ITEMS[prefix]
         return cat.t(f"kpi.{prefix}", **{placeholder: cat.name(group, rest)})

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .. import kpis as registry
 from ..locale import Catalogue
 from ..schema import Effects, Role
 from . import kpis as K
@@ -24,8 +25,9 @@ _SKIP = {"name", "description", "abstract", "extends"}
 #: Fields holding a duration in days (shown as min / h / days).
 _DURATIONS = {"horizon", "warmup", "pickup_delay", "half_life", "patience", "research_time", "time_to_value",
               "ttv_target", "contract_term", "checkin_interval", "checkin_sla", "work", "deliberation",
-              "open", "close"}
-_MONEY = {"loaded_cost_annual", "cost_per_task", "marketing_program_cost_annual", "acv"}
+              "open", "close", "trial_length", "sender_work"}
+_MONEY = {"loaded_cost_annual", "cost_per_task", "marketing_program_cost_annual", "acv", "platform_cost_annual",
+          "operations_cost_annual", "pql_acv_threshold"}
 _CHILD_GROUP = {"roles": "roles", "routing": "steps", "activities": "steps", "segments": "segments",
                 "channels": "channels"}
 
@@ -51,11 +53,23 @@ def param_label(path: str, cat: Catalogue) -> str:
     words = []
     for i, part in enumerate(parts):
         group = _CHILD_GROUP.get(parts[i - 1]) if i else None
-        if group:
-            words.append(cat.name(group, part))
-        else:
-            words.append(cat.name("fields", part))
+        words.append(cat.name(group, part) if group else _word(part, cat))
     return " › ".join(words)
+
+
+#: Where a bare identifier's name is looked up, in order (a field, then a role, a step...).
+_GROUPS = ("fields", "roles", "steps", "segments", "channels", "teams", "values")
+
+
+def _word(key: str, cat: Catalogue) -> str:
+    """An identifier in words: the first catalogue group that names it, a KPI's label, or the id."""
+    for group in _GROUPS:
+        name = cat.name(group, key)
+        if name != key:
+            return name
+    if registry.get(key) is not None:
+        return K.label(key, cat)
+    return key
 
 
 def _duration(days: float, cat: Catalogue) -> str:
@@ -85,13 +99,17 @@ def fmt_param(path: str, value: Any, cat: Catalogue) -> str:
     if isinstance(value, (int, float)):
         return _number(field, float(value), cat)
     if isinstance(value, str):
-        return cat.role(value) if parent == "routing" else cat.name("values", value)
+        return cat.role(value) if parent == "routing" else _word(value, cat)
     if isinstance(value, dict) and "dist" in value:
-        inner = [f"{k} {_number(field, float(v), cat) if isinstance(v, (int, float)) else v}"
+        inner = [cat.t("assumptions.dist_part", name=cat.name("dist", str(k)),
+                       value=_number(field, float(v), cat) if isinstance(v, (int, float)) else v)
                  for k, v in value.items() if k != "dist"]
-        return f"{value['dist']}({', '.join(inner)})"
+        return cat.t("assumptions.dist", dist=cat.name("dist", str(value["dist"])), parts=cat.join(inner))
+    if isinstance(value, dict):
+        inner = [f"{_word(str(k), cat)} {fmt_param(f'{path}.{k}', v, cat)}" for k, v in value.items()]
+        return cat.join(inner) or "–"
     if isinstance(value, list):
-        return ", ".join(fmt_param(path, v, cat) for v in value) or "–"
+        return "; ".join(fmt_param(path, v, cat) for v in value) or "–"
     return str(value)
 
 
