@@ -368,6 +368,8 @@ def _native_chart(slide: Any, chart: Chart, data: ReportData, cat: Catalogue) ->
         from pptx.enum.chart import XL_TICK_LABEL_POSITION  # noqa: F401
 
         c.value_axis.has_major_gridlines = True
+        c.value_axis.tick_labels.number_format = "#,##0"
+        c.value_axis.tick_labels.number_format_is_linked = False
         axis = c.value_axis._element
         scaling = axis.find(qn("c:scaling"))
         log = scaling.makeelement(qn("c:logBase"), {"val": "10"})
