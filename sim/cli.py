@@ -130,6 +130,29 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--delta", default="20%", help="how far to move each lever, e.g. 20%% or 0.2 (default: 20%%)")
     p.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted run from its checkpoint")
     _experiment_options(p)
+    p = sub.add_parser("optimize", help="the best levers under constraints, then selected with a guarantee",
+                       description="Searches the levers with Optuna (every trial on the same replication seeds), "
+                                   "then runs the best few and the starting organization through procedure KN "
+                                   "(Kim & Nelson 2001) until the best is identified with probability >= "
+                                   "--confidence within --delta. Writes best.yaml (extends the input), trials.csv, "
+                                   "candidates.csv, comparisons.csv, study.db, report.md and charts.")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--maximize", action="append", default=[], metavar="KPI", help="the KPI to maximize")
+    p.add_argument("--minimize", action="append", default=[], metavar="KPI",
+                   help="the KPI to minimize (two objectives in all: the Pareto front)")
+    p.add_argument("--vary", action="append", required=True, metavar="KEY.PATH=LOW:HIGH[:STEP]",
+                   help="a lever and its range (whole numbers where the scenario's value is one; repeatable)")
+    p.add_argument("--constraint", dest="constraints", action="append", default=[], metavar="'KPI<=VALUE'",
+                   help="a limit on a KPI's mean, e.g. 'total_cost<=5.35M' or 'nrr>=95%%' (repeatable)")
+    p.add_argument("--trials", type=_positive, default=30, help="search trials (default 30)")
+    p.add_argument("--candidates", type=_positive, default=4,
+                   help="distinct configurations taken into the selection stage (default 4)")
+    p.add_argument("--delta", metavar="VALUE",
+                   help="indifference zone in the KPI's unit, e.g. 0.5pp or 50K (default: 0.5pp for a share, "
+                        "1%% of the starting value otherwise)")
+    p.add_argument("--confidence", type=float, default=0.95, help="probability of correct selection (default 0.95)")
+    p.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted optimization from its folder")
+    _experiment_options(p)
     p = sub.add_parser("validate", help="check scenario files without running them")
     p.add_argument("scenarios", type=Path, nargs="+")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -343,6 +366,58 @@ def _sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _optimize(args: argparse.Namespace) -> int:
+    from .optimize import prepare, run, summary_line, write_optimize
+    from .scenario import Problem, ScenarioError
+
+    if args.scheduler and args.executor != "dask":
+        from .executors import ExecutorError
+
+        raise ExecutorError("--scheduler needs --executor dask")
+    setup = prepare(args.scenario, args.maximize, args.minimize, args.vary, args.constraints, args.reps, args.seed,
+                    args.candidates, args.delta, args.confidence, args.overrides, args.large)
+    _before_running(args, [setup.base])
+    fresh: Path = args.out / setup.checkpoint_name()
+    if args.resume is not None:
+        if (args.resume / "optimize.json").is_file():
+            fresh = args.resume
+        elif not (args.resume / setup.checkpoint_name() / "optimize.json").is_file():
+            raise ScenarioError([Problem("--resume", None, "", f"no checkpoint of this optimization in {args.resume}")])
+        else:
+            fresh = args.resume / setup.checkpoint_name()
+    elif fresh.exists():
+        raise ScenarioError([Problem("orgsim optimize", None, "", f"a checkpoint of this same optimization exists: "
+                                     f"add --resume {fresh} to continue it, or delete that folder to start again")])
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.trials, unit="trial", file=sys.stderr, delay=1.0, leave=False)
+
+    def on_trial(done: int, total: int, best: str) -> None:
+        if bar is not None:
+            if done >= 0:
+                bar.n = done
+            bar.set_postfix_str(best[:70])
+            bar.refresh()
+
+    try:
+        res = run(setup, fresh, args.trials, args.jobs, args.executor, args.scheduler, on_trial)
+    finally:
+        if bar is not None:
+            bar.close()
+    from .experiment import Interrupted
+
+    try:
+        folder = write_optimize(res, args.out, argv=sys.argv, charts=not args.no_charts)
+    except KeyboardInterrupt:
+        raise Interrupted(0, 0, str(fresh)) from None
+    shutil.rmtree(fresh, ignore_errors=True)
+    print(summary_line(res))
+    print(f"\nresults: {folder}")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from .scenario import ScenarioError, load_scenario
 
@@ -518,6 +593,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _validate(args)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "optimize":
+            return _optimize(args)
         if args.command == "sensitivity":
             return _sensitivity(args)
         paths = [args.scenario] if args.command == "run" else list(args.scenarios)
