@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "SensitivityResults": "api", "SweepResults": "api", "compare": "api", "run": "api",
     "sensitivity": "api", "sweep": "api",
+    "optimize": "optimize", "OptimizeResults": "optimize",
     "Results": "experiment",
     "KPI_DOCS": "metrics", "measure": "metrics",
     "SimResult": "model", "simulate": "model",
@@ -35,7 +36,7 @@ _EXPORTS = {
 __all__ = [
     "KPI_DOCS", "Problem", "Results", "Scenario", "ScenarioError", "SensitivityResults", "SimResult",
     "SweepResults", "__version__", "compare", "load_scenario", "measure", "run", "sensitivity",
-    "simulate", "sweep",
+    "simulate", "sweep", "optimize", "OptimizeResults",
 ]
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .experiment import Results
     from .metrics import KPI_DOCS, measure
     from .model import SimResult, simulate
+    from .optimize import OptimizeResults, optimize
     from .scenario import Problem, ScenarioError, load_scenario
     from .schema import Scenario
 
@@ -61,7 +63,7 @@ def __dir__() -> list[str]:
 
 
 class _Package(types.ModuleType):
-    """``sim.sweep`` and ``sim.sensitivity`` are functions, though modules of those names exist.
+    """``sim.sweep``, ``sim.sensitivity`` and ``sim.optimize`` are functions, though modules of those names exist.
 
     Importing a submodule binds it on its package; an eager ``__init__`` bound the functions
     afterwards, but a lazy one cannot know when, so the binding of a submodule over a public
