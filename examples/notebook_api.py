@@ -22,7 +22,7 @@ import sim
 
 pd.options.display.width = 120
 pd.options.display.float_format = lambda x: f"{x:,.0f}" if abs(x) >= 100 else f"{x:.4f}"
-SHORT = ["simulation.horizon=1y", "simulation.warmup=3mo"]
+SHORT = ["simulation.horizon=15mo", "simulation.warmup=3mo"]  # a year measured: LTV needs renewals
 
 # %% 1. Load a design: a validated pydantic object, every value resolved
 siloed = sim.load_scenario("scenarios/siloed.yaml", SHORT)
