@@ -709,7 +709,7 @@ def summary_line(res: OptimizeResults) -> str:
         r = row.iloc[0]
         vs = (f"; {o.kpi} {_show(o.kpi, r.diff_mean, signed=True)} [{_bound(o.kpi, r.diff_ci_low)}, "
               f"{_bound(o.kpi, r.diff_ci_high)}] vs today")
-    pcs = f" (P(correct selection) >= {res.pcs:.0%} within {_show(o.kpi, res.delta or 0, signed=False)})" \
+    pcs = f" (P(correct selection) >= {res.pcs:.0%} within {_show(o.kpi, res.delta or 0, signed=True).lstrip('+')})" \
         if res.pcs is not None and math.isfinite(res.pcs) else ""
     return f"{head}: {changes}{vs}{pcs}"
 
