@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 #: Public name -> the module that defines it.
 _EXPORTS = {
     "SensitivityResults": "api", "SweepResults": "api", "compare": "api", "run": "api",
-    "sensitivity": "api", "sweep": "api",
+    "sensitivity": "api", "sweep": "api", "robustness": "robustness", "RobustnessResults": "robustness",
     "optimize": "optimize", "OptimizeResults": "optimize",
     "Results": "experiment",
     "KPI_DOCS": "metrics", "measure": "metrics",
@@ -34,8 +34,8 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "KPI_DOCS", "Problem", "Results", "Scenario", "ScenarioError", "SensitivityResults", "SimResult",
-    "SweepResults", "__version__", "compare", "load_scenario", "measure", "run", "sensitivity",
+    "KPI_DOCS", "Problem", "Results", "RobustnessResults", "Scenario", "ScenarioError", "SensitivityResults", "SimResult",
+    "SweepResults", "__version__", "compare", "load_scenario", "measure", "robustness", "run", "sensitivity",
     "simulate", "sweep", "optimize", "OptimizeResults",
 ]
 
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .metrics import KPI_DOCS, measure
     from .model import SimResult, simulate
     from .optimize import OptimizeResults, optimize
+    from .robustness import RobustnessResults, robustness
     from .scenario import Problem, ScenarioError, load_scenario
     from .schema import Scenario
 

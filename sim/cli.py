@@ -100,6 +100,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="run designs on the same market; the first is the baseline")
     p.add_argument("scenarios", type=Path, nargs="+")
     p.add_argument("--baseline", help="name of the design the others are compared with (default: the first)")
+    p.add_argument("--robust", action="store_true",
+                   help="also say, per headline, the assumption it leans on most and whether it flips inside its "
+                        "range (each default assumption at both ends of its range, 2 replications)")
     p.add_argument("--priorities", type=_csv_list, metavar="KPI[,KPI...]",
                    help="the KPIs the report's scorecard ranks the designs on, most important first "
                         "(default: ltv_to_cac,nrr,conversion_rate,total_cost)")
@@ -128,6 +131,27 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--params", type=_csv_list, metavar="KEY[,KEY...]",
                    help="levers to move (default: every non-zero numeric organization parameter)")
     p.add_argument("--delta", default="20%", help="how far to move each lever, e.g. 20%% or 0.2 (default: 20%%)")
+    p.add_argument("--vs", type=Path, metavar="BASELINE",
+                   help="rank levers by their effect on the paired difference SCENARIO - BASELINE (a design file)")
+    p.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted run from its checkpoint")
+    _experiment_options(p)
+    p = sub.add_parser("robustness", help="does a comparison hold over the plausible ranges of its assumptions?",
+                       description="Varies the uncertain parameters over their plausible ranges (sim/assumptions.py) "
+                                   "with common random numbers, and reports, per design and headline, whether the "
+                                   "paired difference against the baseline keeps its sign, where it flips, and what "
+                                   "it rests on. Defaults (4 Morris trajectories, 3 replications, a 2-year horizon) "
+                                   "finish the three main designs in under 10 minutes on 2 cores.")
+    p.add_argument("scenarios", type=Path, nargs="+", metavar="DESIGN")
+    p.add_argument("--baseline", help="the design the others are compared with (default: the first, said on stderr)")
+    p.add_argument("--params", type=_csv_list, metavar="KEY[,KEY...]",
+                   help="parameters to vary, as documented (market.effects.first_response_handoff_drop, "
+                        "market.segments.<segment>.patience...); default: every default assumption that acts")
+    p.add_argument("--samples", type=_positive, help="Morris trajectories, or Sobol base samples (a power of 2); "
+                                                     "default 4")
+    p.add_argument("--method", choices=("morris", "sobol", "oat"), default="morris",
+                   help="global screening (default), Sobol indices, or one at a time")
+    p.add_argument("--kpi", type=_csv_list, action="append", default=[], metavar="KPI[,KPI...]",
+                   help="KPIs to measure besides the headlines")
     p.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted run from its checkpoint")
     _experiment_options(p)
     p = sub.add_parser("optimize", help="the best levers under constraints, then selected with a guarantee",
@@ -245,8 +269,30 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
         results.meta["priorities"] = args.priorities  # the report's scorecard reads them from the manifest
     folder = write_results(results, args.out, args.command, argv=sys.argv, charts=not args.no_charts)
     print(format_table(results.summary, results.names))
+    if getattr(args, "robust", False) and len(scenarios) > 1:
+        _robust_lines(args, scenarios)
     print(f"\nresults: {folder}")
     return 0
+
+
+def _robust_lines(args: argparse.Namespace, scenarios: Sequence[Any]) -> None:
+    """compare --robust: each default assumption at both ends of its range, one line per headline."""
+    from .robustness import robustness
+
+    update, bar = _progress(args.quiet)
+    try:
+        res = robustness(list(scenarios), scenarios[0].name, reps=2, method="oat", seed=args.seed, jobs=args.jobs,
+                         progress=update, executor=args.executor, scheduler=args.scheduler, large=args.large,
+                         switching=False)
+    finally:
+        if bar is not None:
+            bar.close()
+    print("\nWhat each headline rests on (each assumption at both ends of its range, 2 replications, 2-year horizon):")
+    for r in res.table.itertuples():
+        flips = "holds over every range" if r.robust else "flips inside the ranges"
+        lean = r.leans_on or "-"
+        print(f"  {r.design} - {r.baseline}, {r.kpi}: leans most on {lean}; {flips} "
+              f"(better at {r.share_better * 100:.0f}% of {r.points} ends)")
 
 
 def _before_running(args: argparse.Namespace, scenarios: Sequence[Any]) -> None:
@@ -354,7 +400,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
     skipped: list[str] = []
     plan, levers = plan_sensitivity(args.scenario, args.params, args.delta, args.reps, args.seed, args.overrides,
-                                    args.kpi, skipped, args.large)
+                                    args.kpi, skipped, args.large, args.vs)
     for note in skipped:
         print(f"orgsim: {note}", file=sys.stderr)
     runs, facts, checkpoint = _run_plan(plan, args)
@@ -364,6 +410,68 @@ def _sensitivity(args: argparse.Namespace) -> int:
     print(format_sensitivity(results.table, args.kpi[0], results.scenario.name, plan.reps, plan.info["delta"]))
     print(f"\nresults: {folder}")
     return 0
+
+
+def _robustness(args: argparse.Namespace) -> int:
+    from .robustness import DEFAULTS, robustness
+    from .robustness_output import rests_on_lines, write_robustness
+
+    if args.scheduler and args.executor != "dask":
+        from .executors import ExecutorError
+
+        raise ExecutorError("--scheduler needs --executor dask")
+    from .api import as_scenario
+
+    _before_running(args, [as_scenario(p, args.overrides) for p in args.scenarios])
+    if args.baseline is None:
+        print(f"orgsim: baseline: {as_scenario(args.scenarios[0], args.overrides).name} (first file); "
+              "--baseline NAME to choose", file=sys.stderr)
+    print(f"orgsim: robustness with {args.samples or DEFAULTS['samples']} {args.method} samples, "
+          f"{args.reps or DEFAULTS['reps']} replications, horizon "
+          f"{next((o.split('=', 1)[1] for o in args.overrides if o.startswith('simulation.horizon=')), DEFAULTS['horizon'])}"
+          " (the defaults keep three designs under 10 minutes on 2 cores)", file=sys.stderr)
+    checkpoint = args.resume if args.resume is not None else None
+    root = checkpoint or _robustness_checkpoint(args)
+    update, bar = _progress(args.quiet)
+    notes: list[str] = []
+    try:
+        res = robustness(args.scenarios, args.baseline, args.params, args.reps, args.samples, args.method,
+                         [k for group in args.kpi for k in group], args.seed, args.jobs, args.overrides, update,
+                         args.executor, args.scheduler, root, args.large, notes=notes)
+    finally:
+        if bar is not None:
+            bar.close()
+    for note in notes:
+        if not note.startswith("baseline:"):
+            print(f"orgsim: {note}", file=sys.stderr)
+    from .experiment import Interrupted
+
+    try:
+        folder = write_robustness(res, args.out, argv=sys.argv, charts=not args.no_charts)
+    except KeyboardInterrupt:
+        raise Interrupted(0, 0, str(root)) from None
+    shutil.rmtree(root, ignore_errors=True)
+    print("What this conclusion rests on")
+    for line in rests_on_lines(res.table, res.switching):
+        print(f"  {line}")
+    print(f"\nresults: {folder}")
+    return 0
+
+
+def _robustness_checkpoint(args: argparse.Namespace) -> Path:
+    """A checkpoint folder named after everything the run depends on (refused if it exists)."""
+    import hashlib
+
+    from .scenario import Problem, ScenarioError
+
+    key = json.dumps([[str(p) for p in args.scenarios], args.baseline, args.params, args.reps, args.samples,
+                      args.method, args.kpi, args.seed, args.overrides,
+                      [p.read_text(encoding="utf-8", errors="replace") if p.is_file() else "" for p in args.scenarios]])
+    fresh: Path = args.out / f".robustness-{hashlib.sha256(key.encode()).hexdigest()[:12]}.partial"
+    if fresh.exists():
+        raise ScenarioError([Problem("orgsim robustness", None, "", f"a checkpoint of this same robustness run "
+                                     f"exists: add --resume {fresh} to continue it, or delete that folder")])
+    return fresh
 
 
 def _optimize(args: argparse.Namespace) -> int:
@@ -593,10 +701,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _validate(args)
         if args.command == "sweep":
             return _sweep(args)
-        if args.command == "optimize":
-            return _optimize(args)
         if args.command == "sensitivity":
             return _sensitivity(args)
+        if args.command == "optimize":
+            return _optimize(args)
+        if args.command == "robustness":
+            return _robustness(args)
         paths = [args.scenario] if args.command == "run" else list(args.scenarios)
         return _experiment(args, paths)
     except ScenarioError as exc:

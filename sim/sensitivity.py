@@ -91,10 +91,12 @@ def check_kpis(scn: Scenario, kpis: Sequence[str], source: str = "--kpi") -> lis
 
 
 def default_levers(scn: Scenario) -> list[str]:
-    """Every numeric organization parameter of the resolved scenario that is not zero.
+    """Every numeric organization parameter of the resolved scenario that is not zero, and
+    the model's effects.
 
     Roles' numbers (headcount, costs, productive share, judgement noise, teams, pickup
-    delays...), ``data_integration`` and the thresholds of gate activities.
+    delays...), ``data_integration``, the thresholds of gate activities, and every non-zero
+    ``market.effects`` parameter (the assumptions the conclusions rest on).
     """
     doc = scn.model_dump(mode="json")
     keys: list[str] = []
@@ -104,6 +106,7 @@ def default_levers(scn: Scenario) -> list[str]:
     for name, act in scn.market.activities.items():
         if act.kind == "gate":
             keys += _numeric_leaves({"threshold": act.threshold}, f"market.activities.{name}")
+    keys += _numeric_leaves(doc["market"]["effects"], "market.effects")
     return keys
 
 
@@ -250,9 +253,18 @@ class SensitivityResults:
 def plan_sensitivity(scenario: ScenarioLike, params: Sequence[str] | None = None, delta: float | str = 0.2,
                      reps: int | None = None, seed: int | None = None, overrides: Sequence[str] = (),
                      kpis: Sequence[str] = (), skipped: list[str] | None = None,
-                     large: bool = False) -> tuple[Plan, list[Lever]]:
-    """The base point and, for each lever, its low and high points (one key changed each)."""
+                     large: bool = False, vs: ScenarioLike | None = None) -> tuple[Plan, list[Lever]]:
+    """The base point and, for each lever, its low and high points (one key changed each).
+
+    With ``vs`` (a baseline design), both designs run every point, and by default only the
+    levers both designs have are moved (the market's effects, shared keys).
+    """
     share = parse_delta(delta)
+    shared: dict[str, Any] | None = None
+    if vs is not None:
+        from .api import as_scenario
+
+        shared = as_scenario(vs, overrides if not isinstance(vs, Scenario) else ()).model_dump(mode="json")
     levers: list[Lever] = []
     invalid: list[tuple[dict[str, Any], list[Problem]]] = []
 
@@ -260,12 +272,15 @@ def plan_sensitivity(scenario: ScenarioLike, params: Sequence[str] | None = None
         if kpis:
             check_kpis(base, kpis)
         keys = list(dict.fromkeys(params)) if params else default_levers(base)
+        if shared is not None and not params:
+            keys = [k for k in keys if value_at(shared, k) is not None]
         if not keys:
             raise ScenarioError([Problem("--params", None, "", f"{base.name!r} has no non-zero numeric parameter")])
         levers.extend(perturb(base, k, share) for k in keys)
         return [{}] + [{lv.key: v} for lv in levers for v in (lv.low, lv.high) if v is not None]
 
-    plan = plan_points("sensitivity", [scenario], points, reps, seed, overrides, source="--params", skipped=invalid,
+    designs = [scenario] if vs is None else [scenario, vs]
+    plan = plan_points("sensitivity", designs, points, reps, seed, overrides, source="--params", skipped=invalid,
                        large=large)
     dropped = {(k, v) for point, _ in invalid for k, v in point.items()}
     levers = [Lever(lv.key, lv.base, None if (lv.key, lv.low) in dropped else lv.low,
@@ -280,6 +295,8 @@ def plan_sensitivity(scenario: ScenarioLike, params: Sequence[str] | None = None
         skipped += notes
     plan.key_columns = False
     plan.info = {"delta": share, "levers": [lv.key for lv in levers]}
+    if vs is not None:
+        plan.info["vs"] = plan.names[1]
     return plan, levers
 
 
@@ -291,8 +308,12 @@ def sensitivity(scenario: ScenarioLike, kpi: str | Sequence[str], params: Sequen
                 delta: float | str = 0.2, reps: int | None = None, seed: int | None = None,
                 jobs: int | None = None, overrides: Sequence[str] = (), progress: Progress | None = None,
                 executor: str = "local", scheduler: str | None = None,
-                checkpoint: str | Path | None = None, large: bool = False) -> SensitivityResults:
+                checkpoint: str | Path | None = None, large: bool = False,
+                vs: ScenarioLike | None = None) -> SensitivityResults:
     """Rank levers by their effect on ``kpi`` (one KPI, or several: the first ranks).
+
+    With ``vs`` (a baseline design), levers are ranked by their effect on the paired
+    difference ``scenario - vs`` instead of on one design's KPI.
 
     Parameters
     ----------
@@ -307,7 +328,7 @@ def sensitivity(scenario: ScenarioLike, kpi: str | Sequence[str], params: Sequen
     """
     kpis = [kpi] if isinstance(kpi, str) else list(kpi)
     skipped: list[str] = []
-    plan, levers = plan_sensitivity(scenario, params, delta, reps, seed, overrides, kpis, skipped, large)
+    plan, levers = plan_sensitivity(scenario, params, delta, reps, seed, overrides, kpis, skipped, large, vs)
     runs, facts = run_plan(plan, checkpoint, jobs, executor, scheduler, progress)
     return sensitivity_results(plan, levers, kpis, runs, {"jobs": jobs, "executor": executor, **facts}, skipped)
 
@@ -316,12 +337,24 @@ def sensitivity_results(plan: Plan, levers: list[Lever], kpis: list[str], runs: 
                         facts: dict[str, Any], skipped: list[str]) -> SensitivityResults:
     """A finished plan's tables; ``facts`` (jobs, executor, timings...) go to ``meta``."""
     runs = _label_runs(runs, plan)
+    if plan.info.get("vs"):
+        runs = _paired_runs(runs, plan.names[0], str(plan.info["vs"]), kpis)
     table = effects(runs, levers, kpis)
     base_reps = runs[runs.point == 0].drop(columns=["point", "parameter", "side", "value"])
     meta = {**plan.describe(), "points": len(plan.points), "kpis": kpis,
             "replication_seeds": [replication_seed(plan.seed, r) for r in range(plan.reps)],
             "skipped": skipped, **facts}
     return SensitivityResults(plan.bases[0], kpis, levers, table, runs, summarize(base_reps), skipped, meta)
+
+
+def _paired_runs(runs: pd.DataFrame, design: str, baseline: str, kpis: Sequence[str]) -> pd.DataFrame:
+    """The design's runs with each KPI replaced by the paired difference design - baseline."""
+    mine = runs[runs.scenario == design].set_index(["point", "replication"])
+    base = runs[runs.scenario == baseline].set_index(["point", "replication"])
+    out = mine.copy()
+    for kpi in kpis:
+        out[kpi] = mine[kpi].astype(float) - base[kpi].reindex(mine.index).astype(float)
+    return out.reset_index()[runs.columns]
 
 
 def _label_runs(runs: pd.DataFrame, plan: Plan) -> pd.DataFrame:

@@ -56,6 +56,8 @@ class ReportData:
     arr: pd.DataFrame
     sweep: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    robustness: pd.DataFrame | None = None
+    switching: pd.DataFrame | None = None
     folder: Path | None = None
     ci_level: float = CI_LEVEL
 
@@ -235,6 +237,8 @@ def read_folder(folder: Path) -> ReportData:
         arr=_or(_csv(folder / "arr.csv"), empty),
         sweep=_csv(folder / "sweep_summary.csv"),
         sensitivity=_csv(folder / "sensitivity.csv"),
+        robustness=_csv(folder / "robustness.csv"),
+        switching=_csv(folder / "switching.csv"),
         folder=folder,
     )
 

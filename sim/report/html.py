@@ -22,6 +22,7 @@ from ..locale import Catalogue, catalogue
 from . import kpis as K
 from .charts import close_charts, draw_charts, funnel_means, lost_means, role_costs, roles_of
 from .explore import sensitivity_kpi, sweep_keys, sweep_kpis
+from .robustness import rests_on_section
 from .findings import Finding, balanced, findings, fmt_threshold, overview, sentence, summary_sentences, window_text
 from .folder import ReportData, read_folder, scenario_hash
 from .params import differing, effects_rows, market_rows, param_label
@@ -33,7 +34,7 @@ __all__ = ["render_report", "build_context", "SECTIONS"]
 
 #: Section ids in page order; sweep and sensitivity appear only with their tables.
 SECTIONS = ("summary", "kpis", "paired", "funnel", "retention", "economics", "sweep", "sensitivity",
-            "assumptions", "method")
+            "robustness", "assumptions", "method")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -278,8 +279,9 @@ def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, 
                   priorities: list[str] | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain values (strings are escaped by the template)."""
     present = {c["section"] for c in charts.values()}
-    sections = [s for s in SECTIONS if s not in ("sweep", "sensitivity")
-                or (s == "sweep" and data.sweep is not None) or (s == "sensitivity" and data.sensitivity is not None)]
+    sections = [s for s in SECTIONS if s not in ("sweep", "sensitivity", "robustness")
+                or (s == "sweep" and data.sweep is not None) or (s == "sensitivity" and data.sensitivity is not None)
+                or (s == "robustness" and data.robustness is not None)]
     if len(data.names) == 1:
         sections = [s for s in sections if s != "paired"]
     if data.summary.empty:  # a sweep: its points are the subject, not one design's KPIs
@@ -304,6 +306,7 @@ def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, 
         "summary": _summary(data, cat), "kpi_groups": _kpi_table(data, cat), "paired": _paired_table(data, cat),
         "funnel": _funnel_table(data, cat), "roles": _roles_table(data, cat),
         "sweep": _sweep_table(data, cat), "sensitivity": _sensitivity_table(data, cat),
+        "robustness": rests_on_section(data, cat),
         "differing": differing(data, cat), "effects": effects_rows(data, cat),
         "segments": segments, "channels": channels,
         "marketing_spend": K.fmt_money(float(market.get("marketing_program_cost_annual", 0.0)), cat),
