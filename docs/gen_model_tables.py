@@ -396,10 +396,8 @@ def value(path: str, u: str) -> str:
     found = walk(_dump(file), [p for p in parts if p], "")
     if not found:
         return "-"
-    if file != "market.yaml" and top not in ("market", "simulation", "calendars"):
-        prefix = f"{file.removesuffix('.yaml')}: "
-    else:
-        prefix = ""
+    shared = file == "market.yaml" or top in ("market", "simulation", "calendars")
+    prefix = "" if shared else f"{file.removesuffix('.yaml')}: "
     if path in ("roles", "routing", "routing.<activity>", "assists", "bridges", "self_serve"):
         return f"see scenarios/{file}" if found[0][1] else "none"
     if path.endswith("stage_conversion.<activity>"):

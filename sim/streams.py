@@ -91,7 +91,7 @@ class Streams:
             self._cache[name] = gen
         return gen
 
-    def bulk(self, name: str, draw: Callable[[np.random.Generator, int], np.ndarray]) -> "Bulk":
+    def bulk(self, name: str, draw: Callable[[np.random.Generator, int], np.ndarray]) -> Bulk:
         """An endless supply of Python floats from ``draw(rng, n)``, refilled in chunks."""
         return Bulk(self.rng(name), draw)
 
@@ -113,5 +113,5 @@ class Bulk:
             self._it = iter(self._draw(self._rng, _CHUNK).tolist())
             return next(self._it)
 
-    def __iter__(self) -> "Bulk":
+    def __iter__(self) -> Bulk:
         return self

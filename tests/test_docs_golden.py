@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import ROOT
 
 _spec = importlib.util.spec_from_file_location("docs_refresh", ROOT / "docs" / "refresh.py")

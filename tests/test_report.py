@@ -6,6 +6,7 @@ report is then built only from the files it wrote, as ``orgsim report DIR`` does
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -390,10 +391,8 @@ class DevTools:
             self.events.append(event)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(AssertionError, OSError):  # the browser may be gone already
             self.call("Browser.close", timeout=5)
-        except (AssertionError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

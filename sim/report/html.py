@@ -22,10 +22,10 @@ from ..locale import Catalogue, catalogue
 from . import kpis as K
 from .charts import close_charts, draw_charts, funnel_means, lost_means, role_costs, roles_of
 from .explore import sensitivity_kpi, sweep_keys, sweep_kpis
-from .robustness import rests_on_section
 from .findings import Finding, balanced, findings, fmt_threshold, overview, sentence, summary_sentences, window_text
 from .folder import ReportData, read_folder, scenario_hash
 from .params import differing, effects_rows, market_rows, param_label
+from .robustness import rests_on_section
 from .scorecard import context as scorecard_context
 from .scorecard import priorities_of, scorecard
 from .style import design_colors, save_chart, svg_markup, svg_text
