@@ -139,7 +139,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                        description="Varies the uncertain parameters over their plausible ranges (sim/assumptions.py) "
                                    "with common random numbers, and reports, per design and headline, whether the "
                                    "paired difference against the baseline keeps its sign, where it flips, and what "
-                                   "it rests on. Defaults (4 Morris trajectories, 3 replications, a 2-year horizon) "
+                                   "it rests on. Defaults (4 Morris trajectories, 2 replications, a 2-year horizon) "
                                    "finish the three main designs in under 10 minutes on 2 cores.")
     p.add_argument("scenarios", type=Path, nargs="+", metavar="DESIGN")
     p.add_argument("--baseline", help="the design the others are compared with (default: the first, said on stderr)")

@@ -58,9 +58,11 @@ __all__ = ["HEADLINES", "DEFAULTS", "RobustnessResults", "robustness", "plan_spa
 
 #: The paired differences every robustness run measures (``kpis`` adds to them).
 HEADLINES = ("conversion_rate", "logo_churn_annual", "nrr", "ltv_to_cac", "cac", "total_cost")
-#: Defaults chosen so that the three main designs finish in under 10 minutes on 2 cores
-#: (benchmarks/RESULTS.md): 4 Morris trajectories, 3 replications, a 2-year horizon.
-DEFAULTS: dict[str, Any] = {"samples": 4, "reps": 3, "horizon": "2y", "levels": 4, "steps": 3, "top": 2}
+#: Defaults chosen so that the three main designs need under 10 minutes of 2 cores: 4 Morris
+#: trajectories, 2 replications, a 2-year horizon, 2 bisection rounds. Measured: 1,010 CPU
+#: seconds (about 8.5 minutes on 2 free cores); 17 minutes of wall time on a machine whose
+#: other jobs left it 1 core. With 3 replications and 3 rounds: 1,350 CPU seconds.
+DEFAULTS: dict[str, Any] = {"samples": 4, "reps": 2, "horizon": "2y", "levels": 4, "steps": 2, "top": 2}
 METHODS = ("morris", "sobol", "oat")
 
 ROBUSTNESS_COLUMNS = ("design", "baseline", "kpi", "base_diff_mean", "base_diff_ci_low", "base_diff_ci_high",
@@ -207,7 +209,7 @@ def robustness(designs: Sequence[ScenarioLike], baseline: str | None = None, par
     ranges of ``params`` (default: every default assumption that acts in one of the designs).
 
     ``samples`` is the number of Morris trajectories (or Sobol base samples: a power of 2);
-    ``reps`` replications per point and design (default 3); the horizon is at most 2 years
+    ``reps`` replications per point and design (default 2); the horizon is at most 2 years
     unless an override sets ``simulation.horizon``. ``steps`` bisection rounds per switching value.
     With ``checkpoint``, every finished replication is kept there, and running again resumes.
     """

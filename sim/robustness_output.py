@@ -56,10 +56,10 @@ def rests_on_lines(table: pd.DataFrame, switching: pd.DataFrame, rules: pd.DataF
         flips = switching[(switching.design == r.design) & (switching.kpi == r.kpi)]
         parts = [verdict, share, lean]
         for f in flips.itertuples():
-            word = "better" if f.better_when == "below" else "worse"
-            parts.append(f"{'stops being better' if word == 'worse' else 'becomes better'} when {f.parameter} "
-                         f"{'>' if f.better_when == 'below' else '<'} {_value(f.switching_value)} "
-                         f"[{_value(f.ci_low)}, {_value(f.ci_high)}] (range {_value(f.low)}-{_value(f.high)})")
+            # better_when "below": the design is better than the baseline below the switching value.
+            parts.append(f"better only while {f.parameter} {'<' if f.better_when == 'below' else '>'} "
+                         f"{_value(f.switching_value)} [{_value(f.ci_low)}, {_value(f.ci_high)}] "
+                         f"(range {_value(f.low)}-{_value(f.high)})")
         out.append(f"{head}; " + "; ".join(p for p in parts if p))
     return out
 

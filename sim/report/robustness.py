@@ -38,7 +38,7 @@ def rests_on_section(data: ReportData, cat: Catalogue) -> dict[str, Any] | None:
             for f in switching[(switching.design == r.design) & (switching.kpi == r.kpi)].itertuples():
                 # better_when "below": the design is better below the switching value.
                 flip = "robustness.flip_below" if f.better_when == "below" else "robustness.flip_above"
-                text += " " + cat.t(flip, param=str(f.parameter), value=_g(float(f.switching_value)),
+                text += " " + cat.t(flip, design=values["design"], param=str(f.parameter), value=_g(float(f.switching_value)),
                                     low=_g(float(f.ci_low)), high=_g(float(f.ci_high)), rlow=_g(float(f.low)),
                                     rhigh=_g(float(f.high)))
         lines.append(text)
