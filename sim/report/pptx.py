@@ -23,6 +23,7 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
 from ..atomic import write_with
+from ..kpis import LostReason
 from ..locale import Catalogue, catalogue
 from . import kpis as K
 from .charts import close_charts, draw_charts
@@ -311,7 +312,7 @@ def _native_chart(slide: Any, chart: Chart, data: ReportData, cat: Catalogue) ->
         series = [(n, [float(v) for v in means[n].fillna(0)]) for n in shown if n in means.columns]
         kind = XL_CHART_TYPE.LINE_MARKERS
     elif chart.stem == "lost_reasons":
-        table = lost_means(data).drop(index="left_after_research", errors="ignore").fillna(0.0)
+        table = lost_means(data).drop(index=LostReason.left_after_research.value, errors="ignore").fillna(0.0)
         table = table[table.max(axis=1) > 0]
         if table.empty:
             return False
