@@ -431,3 +431,29 @@ def test_report_data_defaults() -> None:
     data = ReportData(["a"], {}, {}, pd.DataFrame(), None, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     assert data.priorities[:3] == ["ltv_to_cac", "nrr", "conversion_rate"]
     assert data.materiality == {}
+
+
+def test_charts_of_a_degenerate_run_stay_on_their_page(write_scenario, tmp_path: Path) -> None:
+    """One replication of four weeks: survival has a value at month 0 only and no interval.
+    Every drawn artist (end labels, ticks) stays within the figure, so the deck's pictures
+    are page-sized (an end label once sat at month 30 of an axis 0.05 wide: 955M pixels)."""
+    from sim.output import write_results
+
+    scn = sim.load_scenario(write_scenario({"market.channels.web.rate_per_week": 20}))
+    folder = write_results(sim.compare([scn], reps=1, jobs=1), tmp_path, "run", argv=["orgsim", "run"],
+                           charts=False)
+    data = read_folder(folder)
+    assert data.survival.share_active.isna().any()
+    cat = catalogue("en")
+    charts = draw_charts(data, cat)
+    try:
+        assert charts
+        with chart_style(cat):
+            for chart in charts:
+                fig = chart.fig
+                fig.canvas.draw()
+                tight = fig.get_tightbbox(fig.canvas.get_renderer())
+                width, height = fig.get_size_inches()
+                assert tight.width <= 1.2 * width and tight.height <= 1.2 * height, (chart.stem, tight)
+    finally:
+        close_charts(charts)

@@ -267,7 +267,7 @@ def test_a_damaged_checkpoint_is_named_in_one_line(damage, tmp_path, capsys):
 
 
 def test_an_interrupted_report_says_what_it_had_written(results, monkeypatch, capsys):
-    def render(folder, lang="en", charts=True):  # type: ignore[no-untyped-def]
+    def render(folder, lang="en", charts=True, **_):  # type: ignore[no-untyped-def]
         (Path(folder) / "report.html").write_text("half")
         raise KeyboardInterrupt
 

@@ -94,6 +94,13 @@ def _money_axis(axis: Any, cat: Catalogue) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _: K.fmt_money(v, cat, short=True) if v else "0"))
 
 
+def _month_axis(ax: Any, x_end: float) -> None:
+    """Months from 0 to the last month drawn (not the last month the table has rows for: a
+    short run has survival rows with no value), ticked every 6 months once there are enough."""
+    ax.set_xlim(0, max(x_end, 1.0))
+    ax.xaxis.set_major_locator(MultipleLocator(6) if x_end >= 12 else MaxNLocator(integer=True))
+
+
 def _band(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     rows = [(k, *mean_ci(g[y].to_numpy())[:3]) for k, g in df.groupby(x, sort=True)]
     band = pd.DataFrame(rows, columns=[x, "mean", "low", "high"]).dropna(subset=["mean"])
@@ -280,6 +287,7 @@ def retention_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     fig.subplots_adjust(right=0.8)
     colors = design_colors(data.names)
     floor = 100.0
+    x_end = 0.0
     ends = []
     for name in names:
         band = _band(data.survival[data.survival.scenario == name].dropna(), "month", "share_active")
@@ -289,13 +297,12 @@ def retention_chart(data: ReportData, cat: Catalogue) -> Chart | None:
         ax.fill_between(band.month, band.low * 100, band.high * 100, color=colors[name], alpha=0.12, linewidth=0)
         floor = min(floor, float(band.low.min()) * 100)
         ends.append((name, float(band["mean"].iloc[-1]) * 100))
+        x_end = max(x_end, float(band.month.max()))
     bottom = max(0.0, math.floor((floor - 3) / 5) * 5)
     if ends:
-        x_end = float(data.survival.month.max())
         _end_labels(ax, ends, x_end, colors, cat, (101 - bottom) * 0.045, lambda v: f"{v:.0f}%")
     ax.set_ylim(bottom, 101)
-    ax.set_xlim(left=0)
-    ax.xaxis.set_major_locator(MultipleLocator(6))
+    _month_axis(ax, x_end)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
     ax.set_xlabel(cat.t("charts.retention.xlabel"))
     ax.set_ylabel(cat.t("charts.retention.ylabel"))
@@ -316,7 +323,7 @@ def arr_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     fig.subplots_adjust(right=0.8)
     colors = design_colors(data.names)
     ends = []
-    top = 0.0
+    top = x_end = 0.0
     for name in names:
         band = _band(data.arr[data.arr.scenario == name], "month", "arr")
         if band.empty:
@@ -325,8 +332,9 @@ def arr_chart(data: ReportData, cat: Catalogue) -> Chart | None:
         ax.fill_between(band.month, band.low, band.high, color=colors[name], alpha=0.12, linewidth=0)
         ends.append((name, float(band["mean"].iloc[-1])))
         top = max(top, float(band.high.max()))
+        x_end = max(x_end, float(band.month.max()))
     if ends:
-        _end_labels(ax, ends, float(data.arr.month.max()), colors, cat, top * 1.05 * 0.045,
+        _end_labels(ax, ends, x_end, colors, cat, top * 1.05 * 0.045,
                     lambda v: K.fmt_money(v, cat))
     sim = data.scenarios[data.baseline].get("simulation", {})
     warmup_months = float(sim.get("warmup", 0.0)) / (365.0 / 12)
@@ -334,10 +342,9 @@ def arr_chart(data: ReportData, cat: Catalogue) -> Chart | None:
         ax.axvspan(0, warmup_months, color="#f3f4f6", zorder=0)
         ax.text(warmup_months / 2, 0.97, cat.t("charts.arr.warmup"),
                 transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=8, color=MUTED)
-    ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     _money_axis(ax.yaxis, cat)
-    ax.xaxis.set_major_locator(MultipleLocator(6))
+    _month_axis(ax, x_end)
     ax.set_xlabel(cat.t("charts.arr.xlabel"))
     ax.set_ylabel(cat.t("charts.arr.ylabel"))
     chart = _finish(fig, header, "arr", title, "retention")
