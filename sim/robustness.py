@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -119,10 +119,27 @@ def _base_value(path: str, bases: list[Scenario]) -> float:
     return 1.0 if RANGES[path].relative else RANGES[path].low
 
 
+def _problem(params: Sequence[str]) -> dict[str, Any]:
+    """SALib's description of the space: each parameter between its plausible low and high."""
+    return {"num_vars": len(params), "names": list(params),
+            "bounds": [[RANGES[p].low, RANGES[p].high] for p in params]}
+
+
+def _per_difference(diffs: pd.DataFrame, names: list[str], baseline: str,
+                    kpis: list[str]) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """Each design's paired difference against the baseline, per KPI, at the sampled points
+    (point 0, the design as written, left out), in point order."""
+    for name in names:
+        if name == baseline:
+            continue
+        for kpi in kpis:
+            part = diffs[(diffs.design == name) & (diffs.kpi == kpi) & (diffs.point > 0)].sort_values("point")
+            yield name, kpi, part
+
+
 def plan_space(params: Sequence[str], method: str, samples: int, seed: int, levels: int) -> np.ndarray:
     """The sampled points of the space (rows), in the order of ``params``, from SALib."""
-    problem = {"num_vars": len(params), "names": list(params),
-               "bounds": [[RANGES[p].low, RANGES[p].high] for p in params]}
+    problem = _problem(params)
     if method == "morris":
         from SALib.sample import morris as morris_sample
 
@@ -304,45 +321,40 @@ def _stage(plan: Plan, folder: Path, jobs: int | None, executor: str, scheduler:
 def _indices(diffs: pd.DataFrame, X: np.ndarray, params: list[str], method: str, names: list[str], baseline: str,
              kpis: list[str], notes: list[str]) -> pd.DataFrame:
     """SALib's indices of each paired difference, per design and KPI, ranked by mu* (or ST)."""
-    problem = {"num_vars": len(params), "names": params,
-               "bounds": [[RANGES[p].low, RANGES[p].high] for p in params]}
+    problem = _problem(params)
     rows = []
-    for name in names:
-        if name == baseline:
+    for name, kpi, part in _per_difference(diffs, names, baseline, kpis):
+        Y = part["mean"].to_numpy(dtype=float)
+        base = diffs[(diffs.design == name) & (diffs.kpi == kpi) & (diffs.point == 0)]["mean"]
+        if len(Y) != len(X) or not np.isfinite(Y).all():
+            notes.append(f"{name} - {baseline}, {kpi}: not defined at every point (too few events); "
+                         "no sensitivity indices")
             continue
-        for kpi in kpis:
-            part = diffs[(diffs.design == name) & (diffs.kpi == kpi) & (diffs.point > 0)].sort_values("point")
-            Y = part["mean"].to_numpy(dtype=float)
-            base = diffs[(diffs.design == name) & (diffs.kpi == kpi) & (diffs.point == 0)]["mean"]
-            if len(Y) != len(X) or not np.isfinite(Y).all():
-                notes.append(f"{name} - {baseline}, {kpi}: not defined at every point (too few events); "
-                             "no sensitivity indices")
-                continue
-            found: dict[str, np.ndarray] = {}
-            if method == "morris":
-                from SALib.analyze import morris as morris_analyze
+        found: dict[str, np.ndarray] = {}
+        if method == "morris":
+            from SALib.analyze import morris as morris_analyze
 
-                res = morris_analyze.analyze(problem, X, Y, num_levels=DEFAULTS["levels"], seed=1)
-                found = {"mu_star": res["mu_star"], "mu_star_conf": res["mu_star_conf"], "sigma": res["sigma"]}
-            elif method == "sobol":
-                from SALib.analyze import sobol as sobol_analyze
+            res = morris_analyze.analyze(problem, X, Y, num_levels=DEFAULTS["levels"], seed=1)
+            found = {"mu_star": res["mu_star"], "mu_star_conf": res["mu_star_conf"], "sigma": res["sigma"]}
+        elif method == "sobol":
+            from SALib.analyze import sobol as sobol_analyze
 
-                res = sobol_analyze.analyze(problem, Y, calc_second_order=False, seed=1)
-                found = {"S1": res["S1"], "ST": res["ST"]}
-            else:
-                b = float(base.iloc[0]) if len(base) else math.nan
-                effect = []
-                for i in range(len(params)):
-                    lo, hi = Y[2 * i], Y[2 * i + 1]
-                    effect.append(max(abs(lo - b), abs(hi - b)))
-                found = {"mu_star": np.asarray(effect)}
-            order = found.get("mu_star", found.get("ST"))
-            assert order is not None
-            ranked = sorted(range(len(params)), key=lambda i: (-float(np.nan_to_num(order[i], nan=-1.0)), params[i]))
-            for rank, i in enumerate(ranked, 1):
-                rows.append({"design": name, "kpi": kpi, "parameter": params[i], "rank": rank,
-                             **{c: float(found[c][i]) if c in found else math.nan
-                                for c in ("mu_star", "mu_star_conf", "sigma", "S1", "ST")}})
+            res = sobol_analyze.analyze(problem, Y, calc_second_order=False, seed=1)
+            found = {"S1": res["S1"], "ST": res["ST"]}
+        else:
+            b = float(base.iloc[0]) if len(base) else math.nan
+            effect = []
+            for i in range(len(params)):
+                lo, hi = Y[2 * i], Y[2 * i + 1]
+                effect.append(max(abs(lo - b), abs(hi - b)))
+            found = {"mu_star": np.asarray(effect)}
+        order = found.get("mu_star", found.get("ST"))
+        assert order is not None
+        ranked = sorted(range(len(params)), key=lambda i: (-float(np.nan_to_num(order[i], nan=-1.0)), params[i]))
+        for rank, i in enumerate(ranked, 1):
+            rows.append({"design": name, "kpi": kpi, "parameter": params[i], "rank": rank,
+                         **{c: float(found[c][i]) if c in found else math.nan
+                            for c in ("mu_star", "mu_star_conf", "sigma", "S1", "ST")}})
     return pd.DataFrame(rows, columns=list(INDEX_COLUMNS))
 
 
@@ -476,23 +488,19 @@ def _rules(diffs: pd.DataFrame, X: np.ndarray, params: list[str], names: list[st
 
     Xf = np.nan_to_num(X, nan=0.0)
     rows = []
-    for name in names:
-        if name == baseline:
+    for name, kpi, part in _per_difference(diffs, names, baseline, kpis):
+        y = part["mean"].to_numpy(dtype=float) * _better(kpi) > 0
+        if len(y) != len(Xf) or y.all() or not y.any():
             continue
-        for kpi in kpis:
-            part = diffs[(diffs.design == name) & (diffs.kpi == kpi) & (diffs.point > 0)].sort_values("point")
-            y = part["mean"].to_numpy(dtype=float) * _better(kpi) > 0
-            if len(y) != len(Xf) or y.all() or not y.any():
-                continue
-            tree = DecisionTreeClassifier(max_depth=2, min_samples_leaf=max(2, len(y) // 10), random_state=0)
-            tree.fit(Xf, y)
-            leaves = _leaves_of(tree.tree_, params, 0, [])
-            ids = tree.apply(Xf)
-            for conds, leaf in leaves:
-                inside = ids == leaf
-                share = float(y[inside].mean()) if inside.any() else math.nan
-                rows.append({"design": name, "kpi": kpi, "rule": " and ".join(conds) or "everywhere",
-                             "better": share >= 0.5, "points": int(inside.sum()), "share_better": share})
+        tree = DecisionTreeClassifier(max_depth=2, min_samples_leaf=max(2, len(y) // 10), random_state=0)
+        tree.fit(Xf, y)
+        leaves = _leaves_of(tree.tree_, params, 0, [])
+        ids = tree.apply(Xf)
+        for conds, leaf in leaves:
+            inside = ids == leaf
+            share = float(y[inside].mean()) if inside.any() else math.nan
+            rows.append({"design": name, "kpi": kpi, "rule": " and ".join(conds) or "everywhere",
+                         "better": share >= 0.5, "points": int(inside.sum()), "share_better": share})
     return pd.DataFrame(rows, columns=cols)
 
 
