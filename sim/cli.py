@@ -193,7 +193,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     # `orgsim --help` and every other command start without those imports.
     wanted = _command(sys.argv[1:] if argv is None else argv)
     for name, text in (("check", "set a design's headline figures beside published ranges"),
-                       ("trace", "the story of individual buyers, step by step")):
+                       ("trace", "the story of individual buyers, step by step"),
+                       ("calibrate", "fit the market to your own CRM export (writes market_calibrated.yaml)")):
         p = sub.add_parser(name, help=text)
         if name == wanted:
             importlib.import_module(f".{name}", __package__).add_arguments(p)
@@ -697,6 +698,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from . import check, trace
 
             return check.main(args) if args.command == "check" else trace.main(args)
+        if args.command == "calibrate":
+            from . import calibrate
+
+            return calibrate.main(args)
         if args.command == "validate":
             return _validate(args)
         if args.command == "sweep":

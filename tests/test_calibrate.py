@@ -1,0 +1,152 @@
+"""orgsim calibrate: the CRM formats, the bad-data catalogue, and recovery of a known market.
+
+examples/crm/ was made by orgsim itself (examples/crm/make_example.py) from the default
+market with known factors (truth.yaml): calibrate must find them within the band it reports,
+and report a wide band for a parameter the data cannot see (churn, without a customers table).
+"""
+
+from __future__ import annotations
+
+import shlex
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import sim
+from sim import crm
+from sim.calibrate import calibrate, market_yaml, write
+from sim.cli import main
+from sim.crm_export import export, write_customers, write_hubspot, write_neutral, write_salesforce
+from sim.scenario import ScenarioError
+from sim.targets import figures
+
+from conftest import ROOT
+
+CRM = ROOT / "examples" / "crm"
+BAD = ROOT / "tests" / "data" / "bad_crm"
+SCN = "scenarios/siloed.yaml"
+MAPPING = CRM / "stage_mapping.yaml"
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    lines = (BAD / "cases.tsv").read_text(encoding="utf-8").splitlines()
+    return [tuple(line.split("\t")) for line in lines if line and not line.startswith("#")]  # type: ignore[misc]
+
+
+def test_every_bad_file_has_a_case():
+    named = {c[0] for c in _cases()}
+    assert named == {p.name for p in BAD.glob("*.csv")}
+
+
+@pytest.mark.parametrize("name,options,expected", _cases(), ids=lambda x: x if x.endswith(".csv") else "")
+def test_bad_crm_data_is_one_line_per_problem_status_2_nothing_written(name, options, expected, tmp_path, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(ROOT)
+    path = f"tests/data/bad_crm/{name}"
+    words = shlex.split(options)
+    data = ["--data", path] if words[0] == "DATA" else ["--data", "examples/crm/deals.csv", "--customers", path]
+    argv = [*data, *words[1:]]
+    out = tmp_path / "results"
+    assert main(["calibrate", *argv, "--design", SCN, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err.splitlines()
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_bad_mapping_file_is_reported(tmp_path):
+    bad = tmp_path / "mapping.yaml"
+    bad.write_text("stages: {Qualification: discovry}\nstagez: {}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        crm.read_mapping(bad)
+    text = str(exc.value)
+    assert "stagez: unknown key (did you mean 'stages'?)" in text
+    assert "stages.Qualification: unknown orgsim stage 'discovry'" in text and "did you mean 'discovery'" in text
+
+
+def test_the_three_formats_give_the_same_opportunity_figures():
+    neutral = figures(crm.load(CRM / "deals.csv"), entry="discovery").set_index("figure")
+    for fmt, name in (("salesforce", "salesforce_opportunity_history.csv"), ("hubspot", "hubspot_deals.csv")):
+        other = figures(crm.load(CRM / name, format=fmt, mapping=MAPPING)).set_index("figure")
+        assert list(other.index) == list(neutral.index)
+        # Shares, amounts and medians agree; the rates to 1%, as these exports span from the first
+        # opportunity, not the first lead (a few days later).
+        assert np.allclose(other["value"], neutral["value"], rtol=1e-2), fmt
+        assert np.allclose(other["value"].filter(regex="^(?!opportunities_per_week)"),
+                           neutral["value"].filter(regex="^(?!opportunities_per_week)"), rtol=1e-6), fmt
+
+
+def test_an_export_reads_back_as_it_was_written(tmp_path):
+    scn = sim.load_scenario(SCN, ["simulation.horizon=5mo", "simulation.warmup=1mo"])
+    data = export(sim.simulate(scn, seed=3))
+    write_neutral(data, tmp_path / "deals.csv")
+    write_customers(data, tmp_path / "customers.csv")
+    write_salesforce(data, tmp_path / "sf.csv")
+    write_hubspot(data, tmp_path / "hs.csv")
+    back = crm.load(tmp_path / "deals.csv", tmp_path / "customers.csv", as_of=str(data.start + pd.Timedelta(days=data.days)))
+    direct, read = figures(data).set_index("figure"), figures(back).set_index("figure")
+    assert list(direct.index) == list(read.index)
+    assert np.allclose(direct["value"], read["value"], rtol=0.02)
+    assert len(crm.load(tmp_path / "sf.csv", format="salesforce", mapping=MAPPING).deals) == \
+        int(data.deals["entered.discovery"].notna().sum())
+
+
+def test_figures_carry_their_sampling_uncertainty():
+    data = crm.load(CRM / "deals.csv", CRM / "customers.csv")
+    f = figures(data).set_index("figure")
+    assert {"leads_per_week.search", "conversion.demo", "win_rate", "cycle_p50_days.smb", "acv_mean.smb",
+            "first_response_p50_hours", "logo_churn_annual", "expansions_per_customer_year"} <= set(f.index)
+    assert ((f["ci_low"] <= f["value"]) & (f["value"] <= f["ci_high"]) & (f["se"] > 0)).all()
+    # A Poisson count's standard error, sqrt(n) / weeks.
+    n = f.loc["leads_per_week.search", "n"]
+    assert f.loc["leads_per_week.search", "se"] == pytest.approx(np.sqrt(n) / (data.days / 7))
+
+
+@pytest.fixture(scope="module")
+def calibrated():
+    # Cheap: three parameters, 10 trials and 5 scan points each, one replication of 15 months
+    # (a 3-month warmup before the year of data): 25 runs of ~0.5 s.
+    return calibrate(SCN, CRM / "deals.csv", params=["market.segments.<segment>.acv",
+                                                     "market.segments.<segment>.deliberation_scale",
+                                                     "market.segments.<segment>.base_churn_annual"],
+                     trials=10, reps=1, overrides=["simulation.warmup=3mo"])
+
+
+def test_calibrate_recovers_the_known_market_within_its_band(calibrated):
+    truth = yaml.safe_load((CRM / "truth.yaml").read_text(encoding="utf-8"))["factors"]
+    p = calibrated.parameters.set_index("parameter")
+    for key in ("market.segments.<segment>.acv", "market.segments.<segment>.deliberation_scale"):
+        row = p.loc[key]
+        assert row["band_low"] <= truth[key] <= row["band_high"], (key, row.to_dict())
+        assert row["pinned"], key
+    # The default market (x1) is outside the ACV band: the data moved the parameter.
+    assert not p.loc["market.segments.<segment>.acv", "band_low"] <= 1.0
+    # Churn does not show in the deals: its band spans (nearly) its whole range, and is flagged.
+    churn = p.loc["market.segments.<segment>.base_churn_annual"]
+    assert not churn["pinned"] and churn["band_share"] > 0.8
+    assert calibrated.unpinned == ["market.segments.<segment>.base_churn_annual"]
+
+
+def test_the_calibrated_market_extends_the_design_market_and_runs(calibrated, tmp_path):
+    folder = write(calibrated, tmp_path / "results", ["orgsim", "calibrate"])
+    assert {p.name for p in folder.iterdir()} == {"market_calibrated.yaml", "targets.csv", "fit.csv",
+                                                   "parameters.csv", "trials.csv", "report.md", "manifest.json"}
+    text = (folder / "market_calibrated.yaml").read_text(encoding="utf-8")
+    assert "fitted to acv_mean.mm" in text and "NOT PINNED DOWN" in text
+    design = folder / "design.yaml"
+    original = (ROOT / SCN).read_text(encoding="utf-8")
+    design.write_text(original.replace("extends: market.yaml", "extends: market_calibrated.yaml"), encoding="utf-8")
+    scn = sim.load_scenario(design)
+    best = calibrated.best["market.segments.<segment>.acv"]
+    assert scn.market.segments["smb"].acv.mean == pytest.approx(8000 * best, rel=1e-5)
+    assert (ROOT / SCN).read_text(encoding="utf-8") == original
+    assert market_yaml(calibrated, folder).startswith("# The market calibrated to")
+    fit = pd.read_csv(folder / "fit.csv")
+    assert {"figure", "target", "target_ci_low", "simulated", "simulated_ci_high", "z"} <= set(fit.columns)
+
+
+def test_calibrate_refuses_a_parameter_without_a_range():
+    with pytest.raises(ScenarioError, match=r"market\.segments\.<segment>\.acvv: no plausible range is documented"):
+        calibrate(SCN, CRM / "deals.csv", params=["market.segments.<segment>.acvv"], trials=1, reps=1)
