@@ -41,11 +41,13 @@ def as_scenario(item: ScenarioLike, overrides: Sequence[str] = ()) -> Scenario:
 def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: int | None = None,
             jobs: int | None = None, overrides: Sequence[str] = (),
             progress: Progress | None = None, executor: str = "local", scheduler: str | None = None,
-            large: bool = False) -> Results:
+            large: bool = False, replications: Sequence[int] | None = None) -> Results:
     """Run several designs on the same market; the first is the baseline of ``paired``.
 
     ``overrides`` (``"key.path=value"``) apply to every scenario. Work estimated beyond the
     size limits (:func:`sim.experiment.check_size`) is refused unless ``large``.
+    ``replications`` runs only those replication indices (default: ``range(reps)``), each
+    with the seed it has in a full run: how ``orgsim app`` adds replications as they finish.
     """
     loaded = [as_scenario(s, overrides) for s in scenarios]
     if not loaded:
@@ -59,7 +61,7 @@ def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: in
         raise ScenarioError([Problem("compare", None, "abstract",
                                      f"{n!r} is a market to extend, not a design to run") for n in abstract])
     return run_experiment(loaded, reps=reps, seed=seed, jobs=jobs, progress=progress, executor=executor,
-                          scheduler=scheduler, large=large)
+                          scheduler=scheduler, large=large, replications=replications)
 
 
 def run(scenario: ScenarioLike, reps: int | None = None, seed: int | None = None,

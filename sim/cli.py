@@ -188,6 +188,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--priorities", type=_csv_list, metavar="KPI[,KPI...]",
                    help="the KPIs the scorecard ranks the designs on, most important first (default: the folder's)")
     p.add_argument("--template", type=Path, metavar="FILE.pptx", help="the slide master and layouts of the deck")
+    p = sub.add_parser("app", help="a local web page: move a lever, see the paired answer as replications finish",
+                       description="Serves a page on this machine where designs are compared live (needs the app "
+                                   'extra: pip install -e ".[app]"). Without SCENARIO files, the shipped '
+                                   "scenarios/*.yaml. Saved scenarios and exported results go under --out.")
+    p.add_argument("scenarios", type=Path, nargs="*", metavar="SCENARIO")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1, this machine only; any other is warned about)")
+    p.add_argument("--out", type=Path, default=Path("results"), help="folder for exports and saved scenarios")
+    p.add_argument("--jobs", type=_positive, help="worker processes per replication (default: one per design)")
+    p.add_argument("--lang", choices=("en", "ja"), default="en", help="the page's language at first (default en)")
     # check and trace keep their arguments beside their code, which loads the model and the
     # statistics: a command builds them only when it is the one asked for, so that
     # `orgsim --help` and every other command start without those imports.
@@ -694,6 +705,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 0
         if args.command == "report":
             return _report(args)
+        if args.command == "app":
+            from .app import main as app_main  # the web framework is imported only here
+
+            return app_main(args)
         if args.command in ("check", "trace"):
             from . import check, trace
 

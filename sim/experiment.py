@@ -286,6 +286,7 @@ def run_experiment(
     executor: str = "local",
     scheduler: str | None = None,
     large: bool = False,
+    replications: Sequence[int] | None = None,
 ) -> Results:
     """Run every scenario for ``reps`` replications and summarize.
 
@@ -304,15 +305,26 @@ def run_experiment(
         see :func:`sim.executors.open_executor`. The numbers are the same on every executor.
     large
         Run even when the estimate exceeds the limits of :func:`check_size` (``--yes-large``).
+    replications
+        Which replications to run (default: ``range(reps)``): replication ``r`` is the same
+        whichever others run with it, so a run of ``[2, 3]`` adds to an earlier run of
+        ``[0, 1]`` exactly what a run of four would have (the live page, :mod:`sim.app`).
     """
     first = scenarios[0].simulation
-    reps = first.reps if reps is None else reps
     seed = first.seed if seed is None else seed
+    if replications is None:
+        reps = first.reps if reps is None else reps
+        replications = range(reps)
+    else:
+        replications = sorted(set(replications))
+        if not replications or replications[0] < 0:
+            raise ValueError("replications: expected one or more indices >= 0")
+        reps = len(replications)
     if jobs is None and executor == "local":
         jobs = default_jobs()
     check_size(scenarios, reps, large)
     tasks = [Task((i, r), scenarios[i], r, replication_seed(seed, r)) for i in range(len(scenarios))
-             for r in range(reps)]
+             for r in replications]
     started = time.perf_counter()
     outcomes: dict[tuple[Any, ...], Measured] = {}
 
@@ -324,7 +336,7 @@ def run_experiment(
     results = _assemble(list(scenarios), tasks, outcomes)
     results.meta = {"seed": seed, "reps": reps, "jobs": jobs, "executor": executor,
                     "simulate_seconds": round(elapsed, 3),
-                    "replication_seeds": [replication_seed(seed, r) for r in range(reps)]}
+                    "replication_seeds": [replication_seed(seed, r) for r in replications]}
     return results
 
 
