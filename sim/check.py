@@ -411,6 +411,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmarks", type=Path, metavar="FILE",
                         help="ranges to check against (default: the packaged sim/data/benchmarks.yaml)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a figure is outside its range")
+    against = parser.add_argument_group("against your own CRM export (instead of the published ranges)")
+    against.add_argument("--against", type=Path, metavar="DEALS.csv", help="set the figures beside this export's")
+    against.add_argument("--customers", type=Path, metavar="CUSTOMERS.csv", help="its customers table")
+    against.add_argument("--format", choices=("neutral", "salesforce", "hubspot"), default="neutral",
+                         help="the export's format (default neutral)")
+    against.add_argument("--mapping", type=Path, metavar="MAPPING.yaml", help="the CRM's stage names as orgsim's")
+    against.add_argument("--as-of", metavar="DATE", help="the export's date (default: the latest date in it)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -423,6 +430,10 @@ def main(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         print(f"orgsim check: --seed must be non-negative, got {args.seed}", file=sys.stderr)
         return 2
+    if getattr(args, "against", None) is not None:
+        from . import against
+
+        return against.main(args)
     scn = load_scenario(args.scenario, args.overrides)
     rows = check(scn, reps=args.reps, seed=args.seed, jobs=args.jobs, benchmarks=args.benchmarks)
     s = scn.simulation
