@@ -70,6 +70,9 @@ SOURCE: dict[str, str] = {
     "market.segments.<segment>.gross_margin": "software gross margin median 80%, total 76% (Aleph x Benchmarkit 2026, [S-aleph-benchmarkit-2026](sources.md#S-aleph-benchmarkit-2026)); KeyBanc 2021: subscription ~80% ([S-kbcm-saas-survey](sources.md#S-kbcm-saas-survey))",
     "market.channels.<channel>.rate_per_week": "assumption: 150 inquiries a week in all, enough to keep THE MODEL's 24 people busy",
     "market.channels.<channel>.arrivals_at": "none in the default market (for events and validation scenarios)",
+    "market.seasonality.months": "none in the default market (a constant rate); a market's own inquiries by month give it",
+    "market.seasonality.weekdays": "none in the default market; a market's own inquiries by weekday give it",
+    "market.seasonality.start_month": "-",
     "market.channels.<channel>.segment_tilt": "assumption: events skew upmarket; other channels bring the market's shares",
     "market.channels.<channel>.segment_tilt.<segment>": "assumption (see segment_tilt)",
     "market.activities.<activity>.kind": "structure of THE MODEL's funnel (Fukuda 2019, [S-fukuda-2019-the-model](sources.md#S-fukuda-2019-the-model))",
@@ -485,7 +488,7 @@ def check_params(params: Sequence[str]) -> list[str]:
 
 #: JSON Schema definitions and the documented path their properties sit at.
 _DEF_PATHS = {"Scenario": "", "Simulation": "simulation.", "Market": "market.", "Segment": "market.segments.<segment>.",
-              "Channel": "market.channels.<channel>.", "Activity": "market.activities.<activity>.",
+              "Channel": "market.channels.<channel>.", "Seasonality": "market.seasonality.", "Activity": "market.activities.<activity>.",
               "Journey": "market.journey.", "Effects": "market.effects.", "LeadDecay": "market.effects.lead_decay.",
               "Outbound": "market.outbound.", "Referrals": "market.referrals.", "Finance": "market.finance.",
               "InstalledSegment": "market.installed_base.segments.<segment>.",

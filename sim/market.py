@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .schema import Scenario
+from .seasonality import Season, season_of
 from .streams import Streams
 
 __all__ = ["ENDOGENOUS_ID_BASE", "INSTALLED_ID_BASE", "Buyer", "MarketPlan", "buyer_chunks", "endogenous_buyer", "expected_buyers",
@@ -205,6 +206,9 @@ def plan_for(scn: Scenario) -> MarketPlan:
 def expected_buyers(scn: Scenario) -> float:
     """Mean number of buyers a replication creates (for refusing absurd inputs early)."""
     rate = sum(ch.rate_per_week for ch in scn.market.channels.values()) / 7.0
+    season = season_of(scn.market.seasonality)
+    if season is not None:
+        rate *= season.mean
     scheduled = sum(len(ch.arrivals_at) for ch in scn.market.channels.values())
     return rate * scn.simulation.horizon + scheduled
 
@@ -330,6 +334,10 @@ def buyer_chunks(scn: Scenario, streams: Streams, plan: MarketPlan, first_id: in
         return
     chan_p = rates / total
     rng = streams.rng("market.buyers")
+    season = season_of(m.seasonality)
+    if season is not None:
+        yield from _thinned_chunks(scn, rng, plan, chan_p, total, season, first_id)
+        return
     t = 0.0
     next_id = first_id
     horizon = scn.simulation.horizon
@@ -348,3 +356,31 @@ def buyer_chunks(scn: Scenario, streams: Streams, plan: MarketPlan, first_id: in
         if keep < _CHUNK:
             return
         t = float(arrive[-1])
+
+
+def _thinned_chunks(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, chan_p: np.ndarray, total: float,
+                    season: Season, first_id: int) -> Iterator[list[Buyer]]:
+    """Buyers of a seasonal market, in arrival order, in chunks: a non-homogeneous Poisson stream
+    by thinning (Lewis and Shedler). Candidates arrive at the peak rate and each is kept with
+    probability (multiplier at its time) / peak, all from the market's stream: every design meets
+    the same buyers at the same times."""
+    peak_rate = total * season.peak
+    if not peak_rate > 0:
+        return
+    t = 0.0
+    next_id = first_id
+    horizon = scn.simulation.horizon
+    while t < horizon:
+        unit = np.cumsum(rng.standard_exponential(_CHUNK))
+        chan = rng.choice(len(chan_p), size=_CHUNK, p=chan_p)
+        keep_u = rng.random(_CHUNK)
+        # Compared with the horizon on the unit clock, as in buyer_chunks.
+        inside = int(np.searchsorted(unit, (horizon - t) * peak_rate))
+        arrive = t + unit[:inside] / peak_rate
+        kept = keep_u[:inside] * season.peak < season.factor(arrive)
+        chunk = _draw_buyers(scn, rng, plan, arrive[kept], chan[:inside][kept], next_id)
+        next_id += len(chunk)
+        yield chunk
+        if inside < _CHUNK:
+            return
+        t = t + float(unit[-1]) / peak_rate

@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from . import kpis
 from .schema import COHORT_NAMES, Scenario
+from .seasonality import MONTHS, WEEKDAYS
 
 __all__ = ["Problem", "ScenarioError", "load_scenario", "parse_set", "resolved_yaml"]
 
@@ -357,6 +358,13 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
                 out.append(((*where, "segment_tilt", seg), _unknown("segment", seg, m.segments)))
         if tilt and brings and not any(w > 0 for w in m.segment_mix(tilt).values()):
             out.append(((*where, "segment_tilt"), "leaves no segment with a share above 0: it would bring no buyer"))
+    if m.seasonality is not None:
+        for key, names in (("months", MONTHS), ("weekdays", WEEKDAYS)):
+            given = getattr(m.seasonality, key)
+            missing = [n for n in names if given is not None and n not in given]
+            if missing:
+                out.append((("market", "seasonality", key), f"expected a multiplier for every {key[:-1]} "
+                                                            f"({', '.join(names)}); missing {', '.join(missing)}"))
     for sname, segment in m.segments.items():
         for act in segment.stage_conversion:
             if act not in m.activities:

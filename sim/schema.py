@@ -30,6 +30,7 @@ __all__ = [
     "COHORT_NAMES",
     "Calendar",
     "Role",
+    "Seasonality",
     "Scenario",
     "Fallback",
     "ACTIVITY_KINDS",
@@ -318,6 +319,10 @@ class Market(_Strict):
         default_factory=InstalledBase,
         description="Customers the company already has at the start (a design may declare its own).",
     )
+    seasonality: Seasonality | None = Field(
+        default=None, description="Demand over the year: multipliers on every channel's Poisson rate by month (and "
+                                  "weekday), a non-homogeneous Poisson stream drawn by thinning (none: a constant rate).",
+    )
     marketing_program_cost_annual: Float = Field(
         0.0, ge=0, description="Non-people marketing spend a year (acquisition cost), $."
     )
@@ -361,6 +366,26 @@ class Calendar(_Strict):
         if not self.open < self.close:
             raise ValueError(f"expected open < close (open {self.open * 24:g} h, close {self.close * 24:g} h)")
         return self
+
+
+#: A month of the year, as seasonality names it.
+Month = Literal["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+
+class Seasonality(_Strict):
+    """Demand that varies over the year and the week: multipliers on every channel's rate.
+
+    A month is 365/12 days, counted from ``start_month``; a weekday is a calendar day (time 0
+    is Monday 00:00). Scheduled arrivals (``arrivals_at``) are not scaled.
+    """
+
+    months: dict[Month, NonNegative] = Field(
+        description="Multiplier on the arrival rate in each month, jan ... dec (every month named; 1 = the channel's rate)."
+    )
+    weekdays: dict[Weekday, NonNegative] | None = Field(
+        default=None, description="Multiplier on the arrival rate on each weekday, mon ... sun (every day named; none: 1)."
+    )
+    start_month: Month = Field(default="jan", description="The month the run starts in (time 0).")
 
 
 class Role(_Strict):
