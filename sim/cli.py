@@ -197,7 +197,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1, this machine only; any other is warned about)")
     p.add_argument("--out", type=Path, default=Path("results"), help="folder for exports and saved scenarios")
-    p.add_argument("--jobs", type=_positive, help="worker processes per replication (default: one per design)")
+    p.add_argument("--jobs", type=_positive, help="worker processes for the runs (default: every core)")
     p.add_argument("--lang", choices=("en", "ja"), default="en", help="the page's language at first (default en)")
     # check and trace keep their arguments beside their code, which loads the model and the
     # statistics: a command builds them only when it is the one asked for, so that

@@ -72,6 +72,11 @@ class Lever:
     extra: tuple[str, ...] = field(default=())
 
     @property
+    def is_sla(self) -> bool:
+        """The speed-to-lead choice: a pickup delay, written as a distribution."""
+        return self.group == "sla" and self.kind == "choice"
+
+    @property
     def shared(self) -> bool:
         return is_shared(self.key)
 
@@ -97,7 +102,7 @@ class Lever:
         """Whether the control can show ``value`` (a scenario value) as it is; a value it cannot
         (out of the slider's range, another shape) stays a ``--set`` line under "more", where
         the loader judges it with the command line's messages."""
-        if self.group == "sla":
+        if self.is_sla:
             return (isinstance(value, dict) and set(value) == {"dist", "mean", "sd"} and value["dist"] == "lognormal"
                     and value["mean"] == value["sd"] and value["mean"] in SLAS)
         if self.kind == "bool":
@@ -121,7 +126,7 @@ class Lever:
         """The ``--set`` strings that put ``value`` (a scenario value) in the scenario."""
         if self.group == "first_response" and value == AI_AGENT_ROLE:
             return [set_string(f"roles.{AI_AGENT_ROLE}", AI_AGENT), set_string(self.key, AI_AGENT_ROLE)]
-        if self.group == "sla":
+        if self.is_sla:
             return [set_string(self.key, {"dist": "lognormal", "mean": value, "sd": value})]
         return [set_string(self.key, value)]
 
@@ -213,6 +218,8 @@ def levers(design: Scenario, market: Scenario | None = None) -> list[Lever]:
     default the design's own), in the order the page shows them."""
     market = market or design
     out: list[Lever] = [_headcount(n, r) for n, r in design.roles.items()]
+    out.append(Lever("data_integration", "org", "percent", "app.lever.data_integration", design.data_integration,
+                     0, 100, 5, "percent", (0.0, 1.0)))
     first = _first_responder(design)
     if first is not None:
         options = [(n, n) for n in design.roles]
@@ -228,8 +235,6 @@ def levers(design: Scenario, market: Scenario | None = None) -> list[Lever]:
                              choices=tuple(values), role=first))
             out.append(Lever(f"roles.{first}.follows_up_every_lead", "sla", "bool", "app.lever.follow_up",
                              design.roles[first].follows_up_every_lead, role=first))
-    out.append(Lever("data_integration", "org", "percent", "app.lever.data_integration", design.data_integration,
-                     0, 100, 5, "percent", (0.0, 1.0)))
     effects = market.market.effects
     bounds = schema_bounds(Effects, "ai_judgement_noise")
     out.append(Lever("market.effects.ai_judgement_noise", "ai", "float", "app.lever.ai_noise",

@@ -124,7 +124,7 @@ def _store(results: Results, cache: Cache, seed: int, rep: int) -> None:
         tables = {}
         for name in _TABLES:
             df: pd.DataFrame = getattr(results, name)
-            tables[name] = df[df.scenario == scn.name].reset_index(drop=True)
+            tables[name] = df[(df.scenario == scn.name) & (df.replication == rep)].reset_index(drop=True)
         cache.put(scenario_key(scn), seed, rep, tables)
 
 
@@ -164,6 +164,7 @@ class Job:
     reps: int
     started: float = field(default_factory=time.perf_counter)
     done: int = 0  # replications finished for every design (0..done-1)
+    cached: int = 0  # of which were in the cache when the view started
     running: bool = True
     error: str = ""
     step: tuple[int, int] = (0, 0)  # progress inside the replication in flight
@@ -178,11 +179,13 @@ class Job:
 
 
 class Runner:
-    """Runs the latest view in a background thread, one replication index at a time.
+    """Runs the latest view in a background thread, a replication index (or a few) at a time.
 
-    ``jobs``: worker processes per replication (default: one per design, at most the cores).
-    One replication of every design runs at once across all the runners of the process (a lock):
-    two open pages share the cores instead of fighting for them.
+    ``jobs``: worker processes (default: every core). Each batch is one replication of every
+    design not in the cache, or, when that is fewer runs than cores, the next few replications
+    of those designs. One batch runs at a time across all the runners of the process (a lock):
+    two open pages share the cores instead of fighting for them. A cancelled view stops at the
+    end of its batch in flight (whose replications are kept in the cache).
     """
 
     _lock = threading.Lock()
@@ -199,7 +202,7 @@ class Runner:
         if self.job is not None:
             self.job.cancel()
         job = Job(list(scenarios), scenarios[0].simulation.seed if seed is None else seed, reps)
-        job.done = self._cached(job)
+        job.done = job.cached = self._cached(job)
         self.job = job
         if job.done >= reps:
             self._finish(job)
@@ -224,16 +227,27 @@ class Runner:
         if self.on_update:
             self.on_update(job)
 
+    def _missing(self, job: Job, r: int) -> list[Scenario]:
+        # Each distinct scenario once (an unchanged what-if is its baseline's file).
+        unique = {scenario_key(s): s for s in reversed(job.scenarios)}
+        return [s for k, s in unique.items() if not self.cache.has(k, job.seed, r)]
+
     def _run(self, job: Job) -> None:
         from .. import api
 
+        cores = self.jobs or _cores()
         try:
-            for r in range(job.done, job.reps):
-                if job.cancelled.is_set():
-                    break
-                # Each distinct scenario once (an unchanged what-if is its baseline's file).
-                unique = {scenario_key(s): s for s in reversed(job.scenarios)}
-                missing = [s for k, s in unique.items() if not self.cache.has(k, job.seed, r)]
+            r = job.done
+            while r < job.reps and not job.cancelled.is_set():
+                missing = self._missing(job, r)
+                batch = [r]
+                # Fewer designs to run than cores: run the next replications of the same designs
+                # beside them (a what-if whose baseline is cached would otherwise use one core).
+                while missing and len(missing) * (len(batch) + 1) <= cores and r + len(batch) < job.reps:
+                    following = self._missing(job, r + len(batch))
+                    if [scenario_key(s) for s in following] != [scenario_key(s) for s in missing]:
+                        break
+                    batch.append(r + len(batch))
                 if missing:
                     def progress(done: int, total: int) -> None:
                         job.step = (done, total)
@@ -242,10 +256,12 @@ class Runner:
                     with Runner._lock:
                         if job.cancelled.is_set():
                             break
-                        jobs = self.jobs or min(len(missing), _cores())
-                        res = api.compare(missing, seed=job.seed, jobs=jobs, progress=progress, replications=[r])
-                    _store(res, self.cache, job.seed, r)
-                job.done = r + 1
+                        jobs = min(len(missing) * len(batch), cores)
+                        res = api.compare(missing, seed=job.seed, jobs=jobs, progress=progress, replications=batch)
+                    for i in batch:
+                        _store(res, self.cache, job.seed, i)
+                r = batch[-1] + 1
+                job.done = r
                 job.step = (0, 0)
                 if job.first_answer is None and job.done >= min(2, job.reps):
                     job.first_answer = time.perf_counter() - job.started

@@ -19,6 +19,7 @@ import hashlib
 import io
 import math
 import os
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +141,7 @@ def _lever_value(lever: Lever, sets: dict[str, Any]) -> Any:
     if lever.key not in sets:
         return lever.default
     value = sets[lever.key]
-    if lever.group == "sla":
+    if lever.is_sla:
         mean = value.get("mean") if isinstance(value, dict) else None
         return str(mean) if str(mean) in SLAS else lever.default
     if lever.kind == "choice":
@@ -335,19 +336,25 @@ def charts_html(results: Results, cat: Catalogue) -> TagList:
 
 def assumptions_html(scenarios: list[Scenario], sets: list[str], cat: Catalogue, command: str) -> TagList:
     """The default assumptions that act in these designs, their values and plausible ranges."""
-    changed = {s.partition("=")[0].strip() for s in sets}
+    changed = [s.partition("=")[0].strip() for s in sets]
     rows = []
     for path in DEFAULT_ROBUSTNESS:
         if not any(acts_in(path, s) for s in scenarios):
             continue
         r = RANGES.get(path)
         value = next((v for v in (value_of(path, s) for s in scenarios) if v is not None), None)
-        span = "" if r is None else (f"×{r.low:g} – ×{r.high:g}" if r.relative else f"{r.low:g} – {r.high:g}")
-        prefix = path.split("<", 1)[0]
-        mark = cat.t("app.assumption_changed") if any(c.startswith(prefix) for c in changed) else ""
-        rows.append([tags.td(tags.code(path)), "–" if value is None else f"{value:g}", span, mark])
+        if r is not None and r.relative:
+            span, shown = f"×{r.low:g} – ×{r.high:g}", cat.t("app.as_designed")
+        else:
+            span = "" if r is None else f"{r.low:g} – {r.high:g}"
+            shown = "–" if value is None else f"{value:g}"
+        pattern = re.compile(re.escape(path).replace(re.escape("<segment>"), "[^.]+")
+                             .replace(re.escape("<role>"), "[^.]+") + r"(\..*)?")
+        mark = cat.t("app.assumption_changed") if any(pattern.fullmatch(c) for c in changed) else ""
+        rows.append([tags.td(tags.code(path)), shown, span, mark])
+    head = [cat.t("app.col_param"), cat.t("app.col_default"), cat.t("app.col_range"), ""]
     return TagList(tags.p(cat.t("app.assumptions_intro")), tags.pre(command, class_="command"),
-                   _table(["", "", "", ""], rows, "assumptions"))
+                   _table(head, rows, "assumptions"))
 
 
 # ---------------------------------------------------------------- save and export
@@ -652,7 +659,9 @@ def make_app(config: Config) -> App:
                 text = c.t("app.status_done", done=done, target=target)
             parts: list[Any] = [tags.span(text, id="rep-status", **{"data-done": str(done), "data-target": str(target),
                                                                  "data-running": "1" if running else "0"})]
-            if first_answer is not None:
+            if job.cached:
+                parts.append(tags.span(" · " + c.t("app.cached", n=min(job.cached, target))))
+            if first_answer is not None and job.cached < min(2, target):
                 parts.append(tags.span(" · " + c.t("app.first_answer", s=f"{first_answer:.1f}")))
             if finished is not None and done >= target:
                 parts.append(tags.span(" · " + c.t("app.all_done", n=target, s=f"{finished:.1f}")))
@@ -694,7 +703,8 @@ def make_app(config: Config) -> App:
             view = view_rv()
             if job is None or view is None:
                 return TagList()
-            command = reproduce_command(config, view.baseline, view.design, list(view.others), view.shared_sets,
+            design = view.design if not view.own_sets else Path(cat().t("app.saved_placeholder"))
+            command = reproduce_command(config, view.baseline, design, list(view.others), view.shared_sets,
                                         view.reps) + " --robust"
             return TagList(tags.h3(cat().t("app.assumptions")),
                            assumptions_html(job.scenarios, list(view.sets), cat(), command))
@@ -749,7 +759,7 @@ def make_app(config: Config) -> App:
 
 
 def _duration(days: float, cat: Catalogue) -> str:
-    if days >= 365 and math.isclose(days / 365, round(days / 365, 1)):
+    if days >= 730 and math.isclose(days / 365, round(days / 365, 1)):
         return cat.t("units.years", v=f"{days / 365:g}")
     if days >= 60:
         return cat.t("units.months", v=f"{days / (365 / 12):.0f}")
