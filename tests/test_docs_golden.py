@@ -12,9 +12,11 @@ Nothing depends on the wall clock or on the results folder's name.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import sys
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,10 +42,32 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return refresh.Runner(tmp_path_factory.mktemp("refresh"), refresh.page_files(TEXTS), jobs=1)
 
 
+@contextlib.contextmanager
+def _untraced() -> Iterator[None]:
+    """Line coverage paused while the pages' commands run. This test checks the pages, not the
+    code: every path their commands take is exercised (and measured) by the CLI and unit tests,
+    and tracing would double the suite's longest file (about 400 of its 1,000 CPU-seconds)."""
+    try:
+        import coverage
+    except ImportError:  # pragma: no cover - coverage is a test dependency
+        yield
+        return
+    cov = coverage.Coverage.current()
+    if cov is None:
+        yield
+        return
+    cov.stop()
+    try:
+        yield
+    finally:
+        cov.start()
+
+
 @cache
 def _rendered(doc: Path, runner: Any) -> dict[int, Any]:
     """Every region of a page as its commands render it now, by position (views need the runs above them)."""
-    return {res.region.start: res for res in refresh.render(REGIONS[doc], runner)}
+    with _untraced():
+        return {res.region.start: res for res in refresh.render(REGIONS[doc], runner)}
 
 
 @pytest.mark.parametrize("region", CHECKED, ids=lambda r: f"{r.where}-{r.kind}")
