@@ -30,6 +30,7 @@ from sim.schema import (
     Bridge,
     Calendar,
     Channel,
+    HeadcountStep,
     InstalledBase,
     Market,
     Outbound,
@@ -144,7 +145,7 @@ WHERE: dict[str, str] = {
     "calendars.<calendar>.open": "calendar.build_calendar -> org.RoleQueue",
     "calendars.<calendar>.close": "calendar.build_calendar -> org.RoleQueue",
     "roles": "org.build_roles",
-    "roles.<role>.headcount": "org.RoleQueue (servers), metrics._costs",
+    "roles.<role>.headcount": "org.RoleQueue (servers), staffing.Team, metrics._costs",
     "roles.<role>.kind": "journey.journey (contact, gate), prospecting.meetings_per_day",
     "roles.<role>.calendar": "org.build_roles", "roles.<role>.loaded_cost_annual": "metrics._costs",
     "roles.<role>.cost_per_task": "metrics._costs", "roles.<role>.productive_share": "org.RoleQueue (time_per_work)",
@@ -156,6 +157,13 @@ WHERE: dict[str, str] = {
     "roles.<role>.mix": "costs.resolve_costs (at load) -> metrics._costs", "roles.<role>.mix.<job>": "costs.implied_cost",
     "roles.<role>.platform_cost_annual": "metrics._costs", "roles.<role>.operations_cost_annual": "metrics._costs",
     "roles.<role>.follows_up_every_lead": "handoff.handoff",
+    "roles.<role>.headcount_plan": "staffing.Team (org.build_roles), metrics._costs",
+    "roles.<role>.headcount_plan[].at": "staffing.Team._replan", "roles.<role>.headcount_plan[].n": "staffing.Team._replan",
+    "roles.<role>.ramp_time": "staffing.ramp_of -> staffing.Team.productivity",
+    "roles.<role>.ramp_start": "staffing.Team.productivity",
+    "roles.<role>.attrition_annual": "staffing.Team._join, staffing.Team._quit",
+    "roles.<role>.time_to_hire": "staffing.Team._quit -> staffing.Team._backfill",
+    "market.job_ramp_times": "staffing.ramp_of", "market.job_ramp_times.<job>": "staffing.ramp_of",
     "market.job_costs": "costs.implied_cost", "market.job_costs.<job>": "costs.implied_cost",
     "routing": "context.JourneyContext.role_for", "routing.<activity>": "context.JourneyContext.role_for",
     "routing.<activity>.<segment>": "context.JourneyContext.role_for",
@@ -211,6 +219,9 @@ UNITS: dict[str, str] = {
     "market.journey.acquisition": "list of activity names", "market.journey.retention": "list of activity names",
     "self_serve.pql_entry": "activity name", "fallback.role": "role name (a human role)",
     "market.channels.<channel>.arrivals_at": "list of times (days from the start)",
+    "roles.<role>.headcount_plan": "list of steps {at, n} (or a list under headcount)",
+    "roles.<role>.ramp_time": "days (duration), or none", "market.job_ramp_times.<job>": "days (duration)",
+    "market.job_ramp_times": "mapping job -> days",
 }
 
 #: Meanings for keys whose schema field has no description.
@@ -239,7 +250,7 @@ NAMED = {
     (Scenario, "assists"): "<activity>", (Market, "segments"): "<segment>", (Market, "channels"): "<channel>",
     (Market, "activities"): "<activity>", (Segment, "stage_conversion"): "<activity>",
     (Channel, "segment_tilt"): "<segment>", (Outbound, "segment_tilt"): "<segment>",
-    (Market, "job_costs"): "<job>", (Role, "mix"): "<job>", (InstalledBase, "segments"): "<segment>",
+    (Market, "job_costs"): "<job>", (Market, "job_ramp_times"): "<job>", (Role, "mix"): "<job>", (InstalledBase, "segments"): "<segment>",
 }
 
 
@@ -274,14 +285,14 @@ def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str,
                 out += rows(value_model, f"{path}.{named}.")
             else:
                 if (model, name) in ((Channel, "segment_tilt"), (Outbound, "segment_tilt"), (Segment, "stage_conversion"),
-                                     (Market, "job_costs"), (Role, "mix")):
+                                     (Market, "job_costs"), (Market, "job_ramp_times"), (Role, "mix")):
                     out.append((path, field, model))
                 out.append((f"{path}.{named}", field, model))
                 if model is Scenario and name == "routing":
                     out.append((f"{path}.{named}.<segment>", field, model))
-        elif name == "bridges":
+        elif name in ("bridges", "headcount_plan"):
             out.append((path, field, model))
-            out += rows(Bridge, f"{path}[].")
+            out += rows(Bridge if name == "bridges" else HeadcountStep, f"{path}[].")
         elif sub is not None and name != "buyer_hours":
             if model is Scenario and name in ("self_serve", "fallback"):
                 out.append((path, field, model))

@@ -37,6 +37,8 @@ RETENTION = "SaaS Capital 2023, NRR and GRR by ACV ([S-saas-capital-2023](source
 COSTS = "Glassdoor SDR OTE $77-87K, 2024 ([S-glassdoor-sdr-ote](sources.md#S-glassdoor-sdr-ote)); AE and CSM OTE compilations ([S-ae-csm-ote-compilations](sources.md#S-ae-csm-ote-compilations)); loaded = OTE x 1.25-1.3, an assumption ([A-segment-defaults](sources.md#A-segment-defaults))"
 HANDOFF = "relative conversion 0.90 per handoff, an assumption: no published measurement found ([A-handoff-loss](sources.md#A-handoff-loss))"
 DESIGN = "design choice (each scenario file's header comment gives its reasoning)"
+RAMP = "quoted: SDR ramp about 3 months, AE about 5 months, The Bridge Group's SDR and SaaS AE metrics reports, read second-hand, medium confidence ([S-bridge-ramp-tenure](sources.md#S-bridge-ramp-tenure))"
+TENURE = "SDR tenure about 14 months, The Bridge Group, second-hand, low confidence ([S-bridge-ramp-tenure](sources.md#S-bridge-ramp-tenure))"
 
 #: Where each value comes from: a published figure, linked to its entry in docs/sources.md, or
 #: "assumption" with the reasoning, or a design choice.
@@ -72,7 +74,7 @@ SOURCE: dict[str, str] = {
     "market.channels.<channel>.arrivals_at": "none in the default market (for events and validation scenarios)",
     "market.seasonality.months": "none in the default market (a constant rate); a market's own inquiries by month give it",
     "market.seasonality.weekdays": "none in the default market; a market's own inquiries by weekday give it",
-    "market.seasonality.start_month": "-",
+    "market.seasonality.start_month": "none in the default market (no seasonality); the month a market's run starts in",
     "market.channels.<channel>.segment_tilt": "assumption: events skew upmarket; other channels bring the market's shares",
     "market.channels.<channel>.segment_tilt.<segment>": "assumption (see segment_tilt)",
     "market.activities.<activity>.kind": "structure of THE MODEL's funnel (Fukuda 2019, [S-fukuda-2019-the-model](sources.md#S-fukuda-2019-the-model))",
@@ -123,6 +125,8 @@ SOURCE: dict[str, str] = {
     "market.referrals.fit_bonus": "assumption: referrers bring buyers like themselves",
     "market.job_costs": COSTS,
     "market.job_costs.<job>": COSTS + "; marketer costed as a CSM: assumption",
+    "market.job_ramp_times": RAMP + "; csm and marketer 3 months: assumption",
+    "market.job_ramp_times.<job>": RAMP + "; csm and marketer 3 months: assumption",
     "market.marketing_program_cost_annual": "~30% of CAC is marketing (Pacific Crest/KBCM survey, second-hand, [S-kbcm-saas-survey](sources.md#S-kbcm-saas-survey))",
     "market.buyer_hours.days": "assumption: B2B buyers research at work", "market.buyer_hours.open": "assumption",
     "market.buyer_hours.close": "assumption",
@@ -146,6 +150,12 @@ SOURCE: dict[str, str] = {
     "roles.<role>.platform_cost_annual": "assumption: $50K a year for a conversational-AI platform and its CRM integration (no published price list; vendors quote from about $20K to $150K)",
     "roles.<role>.operations_cost_annual": "assumption: half an operations person ($150K loaded) tending the agents' prompts, reviews and escalations",
     "roles.<role>.follows_up_every_lead": DESIGN + "; siloed_sla: every MQL gets an owner and an alert, against the leads that were never followed up (" + HBR + ")",
+    "roles.<role>.headcount_plan": DESIGN + " (none in the shipped designs: their headcount is constant)",
+    "roles.<role>.headcount_plan[].at": DESIGN, "roles.<role>.headcount_plan[].n": DESIGN,
+    "roles.<role>.ramp_time": "none: from the role's mix at market.job_ramp_times (" + RAMP + ")",
+    "roles.<role>.ramp_start": "assumption: a new hire does a quarter of a ramped person's work at first, rising linearly (planning models ramp from 0-50%)",
+    "roles.<role>.attrition_annual": "assumption: 0 in the shipped designs (a constant team); an SDR tenure of about 14 months (" + TENURE + ") would be about 0.58 a year if leaving were memoryless",
+    "roles.<role>.time_to_hire": "assumption: two months from a departure to the backfill's first day (posting, interviews, notice period)",
     "routing": DESIGN, "routing.<activity>": DESIGN + "; THE MODEL: Fukuda 2019 ([S-fukuda-2019-the-model](sources.md#S-fukuda-2019-the-model))",
     "routing.<activity>.<segment>": DESIGN + " (hybrid, mini business units)",
     "assists": DESIGN, "assists.<activity>": DESIGN + "; escalator model: working definition ([A-escalator](sources.md#A-escalator)). Only acquisition activities honour an assist (see Limitations)",
@@ -222,6 +232,10 @@ def _self_serve(scn: Scenario) -> bool:
 
 def _bridges(scn: Scenario) -> bool:
     return bool(scn.bridges)
+
+
+def _staffing_changes(scn: Scenario) -> bool:
+    return any(r.capacity_changes for r in scn.roles.values())
 
 
 def _fallback(scn: Scenario) -> bool:
@@ -331,6 +345,11 @@ RANGES: dict[str, Range] = {
     "roles.<role>.judgement_noise": R(0.10, 0.25, "how well a person judges fit on a 0-1 scale: no measurement"),
     "roles.<role>.pickup_delay": R(0.5, 2.0, "HBR and Chatpath: medians of hours with a long tail; half to twice the default", relative=True),
     "roles.<role>.scoring_accuracy": R(0.8, 1.2, "how well scoring predicts deal value: no measurement", relative=True),
+    "roles.<role>.ramp_start": R(0.1, 0.5, "planning models start a hire at 0-50% of full productivity", requires=_staffing_changes),
+    "roles.<role>.attrition_annual": R(0.0, 0.6, "none to an SDR team's turnover (tenure about 14 months, second-hand)", varies=False),
+    "roles.<role>.time_to_hire": R(30.0, 120.0, "one to four months from a departure to the backfill's first day", requires=_staffing_changes),
+    "market.job_ramp_times": R(0.7, 1.5, "see job_ramp_times.<job>", relative=True, varies=False),
+    "market.job_ramp_times.<job>": R(0.7, 1.5, "SDR 2-4 months, AE 4-7 months around the quoted 3 and 5", relative=True, requires=_staffing_changes),
     "bridges[].context_loss_factor": R(0.05, 0.4, "a joint meeting keeps most of the context: 60-95%", requires=_bridges),
     "bridges[].sender_work": R(0.5 * _H, 1.0 * _H, "0.5-1 h of the sender's time", requires=_bridges),
     "fallback.delay": R(1 / 24, 3.0, "from an hour (a live escalation) to three days (a ticket)", requires=_fallback),
@@ -492,7 +511,7 @@ _DEF_PATHS = {"Scenario": "", "Simulation": "simulation.", "Market": "market.", 
               "Journey": "market.journey.", "Effects": "market.effects.", "LeadDecay": "market.effects.lead_decay.",
               "Outbound": "market.outbound.", "Referrals": "market.referrals.", "Finance": "market.finance.",
               "InstalledSegment": "market.installed_base.segments.<segment>.",
-              "Role": "roles.<role>.", "Bridge": "bridges[].", "SelfServe": "self_serve.", "Fallback": "fallback."}
+              "Role": "roles.<role>.", "HeadcountStep": "roles.<role>.headcount_plan[].", "Bridge": "bridges[].", "SelfServe": "self_serve.", "Fallback": "fallback."}
 
 
 def annotated_schema() -> dict[str, Any]:

@@ -86,10 +86,13 @@ def overloaded_roles(scn: Scenario, threshold: float = OVERLOAD) -> list[str]:
     out = []
     for role, hours in load.items():
         spec = scn.roles[role]
-        capacity = spec.headcount * _weekly_hours(scn, spec.calendar)
+        # A headcount plan counts at its mean over the run (attrition's vacancies are not counted).
+        heads = spec.mean_planned_headcount(scn.simulation.horizon) if spec.headcount_plan else spec.headcount
+        people = f"{heads:,.1f} people (the mean of its plan)" if spec.headcount_plan else f"{spec.headcount} people"
+        capacity = heads * _weekly_hours(scn, spec.calendar)
         if hours > threshold * capacity and hours > 0:
             out.append(f"role {role!r} looks overloaded: about {arrivals[role]:,.1f} buyers a week bring "
-                       f"~{hours:,.0f} hours of work a week, and its {spec.headcount} people can do "
+                       f"~{hours:,.0f} hours of work a week, and its {people} can do "
                        f"~{capacity:,.0f}; its queue (and the buyers in flight) would grow all run long "
                        f"(add people: roles.{role}.headcount, or route work elsewhere)")
     return out

@@ -34,6 +34,7 @@ EVENTS: dict[str, str] = {
     "expanded": "ARR added, $",
     "churned": "ARR lost, $",
     "installed": "ARR at the start, $",  # a customer of the installed base, at time 0
+    "reassign": "-",  # the job in hand of a person who left goes back to the role's queue (sim.staffing)
 }
 _CODES = {name: i for i, name in enumerate(EVENTS)}
 _NAN = float("nan")

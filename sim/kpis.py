@@ -257,7 +257,8 @@ KPIS: tuple[Kpi, ...] = (
         "acquisition work, $", headline=True, terminal=True),
     Kpi("cac_payback_months", Unit.MONTHS, LOWER, "economics",
         "cac / (mean monthly ACV x gross margin of new customers), months", terminal=True),
-    Kpi("people_cost", Unit.MONEY, LOWER, "economics", "sum over roles of headcount x loaded cost, $ a year",
+    Kpi("people_cost", Unit.MONEY, LOWER, "economics",
+        "sum over roles of headcount (its mean over the window where people join and leave) x loaded cost, $ a year",
         terminal=True),
     Kpi("ai_cost", Unit.MONEY, LOWER, "economics",
         "cost per task x tasks done in the window / window years + each role's platform_cost_annual and "
@@ -280,7 +281,8 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("north_star", Unit.NUMBER, NEUTRAL, "other", "the value of the KPI the scenario names in north_star",
         interval="t"),
     Kpi("utilization.<role>", Unit.SHARE, NEUTRAL, "roles",
-        "occupied working time inside the window / (headcount x working time in the window)"),
+        "occupied working time inside the window / (headcount x working time in the window; where people "
+        "join and leave, their working time while there)"),
     Kpi("queue_wait_mean_hours.<role>", Unit.HOURS, LOWER, "roles",
         "mean wait from joining a role's queue to the start of work, in the window, hours"),
 )

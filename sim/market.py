@@ -218,8 +218,8 @@ def expected_outbound(scn: Scenario) -> float:
     out = scn.market.outbound
     total = 0.0
     for role in scn.roles.values():
-        if role.prospecting_share > 0 and role.headcount > 0:
-            attempts_per_day = role.headcount * role.productive_share * role.prospecting_share / out.work_per_attempt
+        if role.prospecting_share > 0 and role.peak_headcount > 0:
+            attempts_per_day = role.peak_headcount * role.productive_share * role.prospecting_share / out.work_per_attempt
             total += attempts_per_day * out.meeting_probability * scn.simulation.horizon
     return min(total, float(out.target_accounts))
 

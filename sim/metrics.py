@@ -328,7 +328,8 @@ def _costs(k: dict[str, float], res: SimResult, t0: float, t1: float, years: flo
     for name, role in scn.roles.items():
         # Heads (stated, or costed from the role's mix at load: sim.costs), plus the fixed
         # platform and operations costs of AI roles; all split by the acquisition share.
-        heads = role.headcount * role.loaded_cost_annual
+        count = role.headcount if not role.capacity_changes else _heads(res, name)
+        heads = count * role.loaded_cost_annual
         fixed = role.platform_cost_annual + role.operations_cost_annual
         yearly = heads + fixed
         people += heads
@@ -354,6 +355,12 @@ def _costs(k: dict[str, float], res: SimResult, t0: float, t1: float, years: flo
     k["marketing_cost"] = marketing
     k["total_cost"] = people + ai + marketing
     k["cac"] = _div(acq_cost, k["new_customers"])
+
+
+def _heads(res: SimResult, role: str) -> float:
+    """A role's people on the payroll, averaged over the window (where they join and leave)."""
+    rows = res.roles[res.roles.role == role]
+    return float(rows.heads_window.iloc[0]) if len(rows) else 0.0
 
 
 def _busy_in_window(res: SimResult, t0: float, t1: float) -> pd.Series:
@@ -390,7 +397,7 @@ def _roles(k: dict[str, float], res: SimResult, t0: float, t1: float) -> None:
     ends = _busy_in_window(res, t0, t1)
     starts = window[window.event == "start"].groupby("role", observed=True).value.mean()
     for row in res.roles.itertuples():
-        capacity = row.headcount * row.working_time_window
+        capacity = row.staffed_time_window
         k[f"utilization.{row.role}"] = _div(ends.get(row.role, 0.0), capacity) if capacity else float("nan")
         k[f"queue_wait_mean_hours.{row.role}"] = float(starts.get(row.role, np.nan)) * 24.0
 

@@ -152,7 +152,10 @@ def _simulate(scn: Scenario, seed: int, events: bool, decisions: bool = False) -
         {"role": r.name, "headcount": r.spec.headcount, "kind": r.spec.kind, "teams": r.teams,
          "loaded_cost_annual": r.spec.loaded_cost_annual, "cost_per_task": r.spec.cost_per_task,
          "working_days_per_week": r.calendar.hours_per_week / 24.0,
-         "working_time_window": r.calendar.working_time(scn.simulation.warmup, scn.simulation.horizon)}
+         "working_time_window": r.calendar.working_time(scn.simulation.warmup, scn.simulation.horizon),
+         # Where people join and leave: their mean number and working time in the window.
+         "heads_window": r.heads(scn.simulation.warmup, scn.simulation.horizon),
+         "staffed_time_window": r.staffed_time(scn.simulation.warmup, scn.simulation.horizon)}
         for r in roles.values()
     ]
     made = None if ctx.decisions is None else pd.DataFrame(ctx.decisions, columns=list(Decision._fields))

@@ -22,6 +22,7 @@ from .calendar import ALWAYS, WorkCalendar, build_calendar
 from .events import EventLog
 from .market import Buyer
 from .schema import Role, Scenario
+from .staffing import Team, attrition_hazard, ramp_of, team_steps
 from .streams import Bulk, Streams
 
 __all__ = ["RoleQueue", "build_roles", "Performer"]
@@ -72,7 +73,7 @@ class RoleQueue:
     """One role: its queues (one per team), its calendar and its work speed."""
 
     def __init__(self, env: simpy.Environment, name: str, spec: Role, calendar: WorkCalendar,
-                 slowdown: float, pickup: Bulk | None):
+                 slowdown: float, pickup: Bulk | None, staffed: list[Team] | None = None):
         self.env = env
         self.name = name
         self.spec = spec
@@ -92,8 +93,11 @@ class RoleQueue:
         # Serving by predicted value needs a real priority queue (later buyers can go first).
         self.priority = (
             [ValueQueue(env, c) for c in self.capacities]
-            if spec.discipline == "predicted_value" else None
+            if spec.discipline == "predicted_value" and staffed is None else None
         )
+        # People joining and leaving over time: one engine for every discipline (sim.staffing).
+        self.staffed = staffed
+        self.by_value = spec.discipline == "predicted_value"
 
     def _nobody(self, activity: str) -> RuntimeError:
         """Work reached a role with headcount 0: validation missed a way in (sim/scenario.py)."""
@@ -123,6 +127,8 @@ class RoleQueue:
                 log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
                 return None
             yield env.timeout(ready - env.now)
+        if self.staffed is not None:
+            return (yield from self._staffed(buyer, activity, work, log, queued_at, deadline))
         if self.priority is not None:
             return (yield from self._by_value(buyer, activity, work, log, queued_at, deadline))
         free = self.free_at[self.team_of(buyer)]
@@ -177,15 +183,73 @@ class RoleQueue:
         return start
 
 
+    def _staffed(self, buyer: Buyer, activity: str, work: float, log: EventLog, queued_at: float,
+                 deadline: float | None) -> Generator[Any, Any, float | None]:
+        """Queue with people who join, ramp up and leave (sim.staffing), in either discipline."""
+        env = self.env
+        team = self.staffed[self.team_of(buyer)]  # type: ignore[index]
+        # First come first served: every key 0, so the order of arrival decides.
+        key = -(buyer.score if buyer.score == buyer.score else buyer.acv) if self.by_value else 0.0
+        job = team.submit(buyer.id, activity, work * self.time_per_work, key, deadline, queued_at, log)
+        if deadline is None:
+            yield job.started
+        else:
+            yield job.started | env.timeout(max(0.0, deadline - env.now))
+            if not job.started.triggered:
+                team.cancel(job)
+                log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
+                return None
+            if job.started.value is None:  # no one could start before the deadline
+                yield env.timeout(max(0.0, deadline - env.now))
+                log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
+                return None
+        start: float = yield job.done
+        return start
+
+    def heads(self, t0: float, t1: float) -> float:
+        """People on the payroll, averaged over [t0, t1)."""
+        if self.staffed is None:
+            return float(self.spec.headcount)
+        return sum(team.heads(t0, t1) for team in self.staffed)
+
+    def staffed_time(self, t0: float, t1: float) -> float:
+        """Working time of the people present in [t0, t1), summed over people."""
+        if self.staffed is None:
+            return self.spec.headcount * self.calendar.working_time(t0, t1)
+        return sum(team.staffed_time(t0, t1) for team in self.staffed)
+
+    def effective_heads(self) -> float:
+        """People present now, each at their productivity (the headcount where it never changes)."""
+        if self.staffed is None:
+            return self.spec.headcount
+        return sum(team.effective_heads() for team in self.staffed)
+
+
+def _teams(env: simpy.Environment, scn: Scenario, name: str, spec: Role, calendar: WorkCalendar,
+           streams: Streams) -> list[Team] | None:
+    """The role's teams over time, where its capacity changes; None where it never does."""
+    if not spec.capacity_changes:
+        return None
+    hazard = attrition_hazard(spec.attrition_annual)
+    ramp = ramp_of(scn, spec)
+    out = []
+    for i, steps in enumerate(team_steps(spec)):
+        # Each team's tenures from its own stream: a design's other teams do not shift them.
+        tenures = streams.bulk(f"attrition.{name}.{i}", lambda rng, n: rng.standard_exponential(n)) if hazard > 0 else None
+        out.append(Team(env, name, calendar, steps, ramp, spec.ramp_start, hazard, spec.time_to_hire, tenures))
+    return out
+
+
 def build_roles(env: simpy.Environment, scn: Scenario, streams: Streams) -> dict[str, RoleQueue]:
     """Every role of the scenario as a :class:`RoleQueue`."""
     calendars = {name: build_calendar(c) for name, c in scn.calendars.items()}
     slow = scn.market.effects.generalist_slowdown
-    return {
-        name: RoleQueue(
-            env, name, spec, ALWAYS if spec.calendar == "always" else calendars[spec.calendar],
-            slow if spec.generalist else 1.0,
+    out = {}
+    for name, spec in scn.roles.items():
+        calendar = ALWAYS if spec.calendar == "always" else calendars[spec.calendar]
+        out[name] = RoleQueue(
+            env, name, spec, calendar, slow if spec.generalist else 1.0,
             streams.bulk(f"pickup.{name}", spec.pickup_delay.sample) if spec.pickup_delay else None,
+            _teams(env, scn, name, spec, calendar, streams),
         )
-        for name, spec in scn.roles.items()
-    }
+    return out

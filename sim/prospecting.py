@@ -28,7 +28,7 @@ def meetings_per_day(ctx: JourneyContext, role: RoleQueue, remaining: int) -> fl
         return 0.0
     spec = role.spec
     working_days_per_day = role.calendar.hours_per_week / 24.0 / 7.0
-    attempts = spec.headcount * working_days_per_day * spec.productive_share * spec.prospecting_share / out.work_per_attempt
+    attempts = role.effective_heads() * working_days_per_day * spec.productive_share * spec.prospecting_share / out.work_per_attempt
     p = out.meeting_probability * (out.ai_meeting_factor if role.is_ai else 1.0)
     return attempts * min(1.0, p) * remaining / out.target_accounts
 
@@ -47,9 +47,13 @@ def _prospect(ctx: JourneyContext, role: RoleQueue, pool: list[int]) -> Generato
     tilt = ctx.scn.market.outbound.segment_tilt
     while True:
         rate = meetings_per_day(ctx, role, pool[0])
+        if rate <= 0 and role.staffed is not None and pool[0] > 0:
+            yield env.timeout(1.0)  # nobody there to prospect today: look again tomorrow
+            continue
         if rate <= 0:
             return
-        # The rate is constant between bookings, so an exponential gap is exact.
+        # The rate is constant between bookings, so an exponential gap is exact (where people join
+        # and leave, it is the rate when the last booking was made).
         yield env.timeout(float(gaps.exponential(1.0 / rate)))
         pool[0] -= 1
         b = ctx.new_buyer("outbound", tilt, ctx.outbound_key(role.name))
@@ -64,5 +68,5 @@ def start_prospecting(ctx: JourneyContext) -> None:
     """Start a prospecting process for every role that prospects, sharing one pool."""
     pool = [ctx.scn.market.outbound.target_accounts]
     for role in ctx.roles.values():
-        if role.spec.prospecting_share > 0 and role.spec.headcount > 0:
+        if role.spec.prospecting_share > 0 and role.spec.peak_headcount > 0:
             ctx.env.process(_prospect(ctx, role, pool))

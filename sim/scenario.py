@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from . import kpis
-from .schema import COHORT_NAMES, Scenario
+from .schema import COHORT_NAMES, Role, Scenario
 from .seasonality import MONTHS, WEEKDAYS
 
 __all__ = ["Problem", "ScenarioError", "load_scenario", "parse_set", "resolved_yaml"]
@@ -311,6 +311,9 @@ def _clean_loc(loc: tuple[str | int, ...], data: Tree) -> Path_:
     node: Any = data
     for part in loc:
         found, child = _child(node, part)
+        if not found and part == "headcount_plan" and isinstance(node, dict) and isinstance(node.get("headcount"), list):
+            part = "headcount"  # the plan as written: headcount: [{at, n}, ...] (sim.schema.Role)
+            found, child = _child(node, part)
         if found:
             out.append(part)
             node = child
@@ -422,7 +425,7 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
             out.append((("fallback", "role"), _unknown("role", scn.fallback.role, scn.roles)))
         elif scn.roles[scn.fallback.role].kind != "human":
             out.append((("fallback", "role"), "the fallback must be a person: a role of kind human"))
-        elif scn.roles[scn.fallback.role].headcount == 0:
+        elif scn.roles[scn.fallback.role].peak_headcount == 0:
             out.append((("fallback", "role"), "the fallback role has headcount 0"))
     if scn.self_serve is not None and scn.self_serve.pql_entry not in m.journey.acquisition:
         out.append((("self_serve", "pql_entry"), _unknown("acquisition activity", scn.self_serve.pql_entry,
@@ -432,6 +435,7 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
             out.append((("roles", rname, "calendar"), _unknown("calendar", spec.calendar, [*scn.calendars, "always"])))
         if spec.headcount and spec.teams > spec.headcount:
             out.append((("roles", rname, "teams"), f"expected teams <= headcount ({spec.headcount})"))
+        out += _plan_problems(rname, spec)
     # Every way a role receives work, in one place: a role with headcount 0 must receive
     # none (sim/org.py refuses work for an empty queue rather than invent a person).
     used = m.journey.acquisition + m.journey.retention
@@ -447,8 +451,31 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
     for bridge in scn.bridges:
         ways.setdefault(bridge.sender, f"joins the bridge to {bridge.receiver!r}")
     for role, way in sorted(ways.items()):
-        if role in scn.roles and scn.roles[role].headcount == 0:
+        if role in scn.roles and scn.roles[role].peak_headcount == 0:
             out.append((("roles", role, "headcount"), f"role {way} but has headcount 0"))
+    return out
+
+
+def _plan_problems(rname: str, spec: Role) -> list[tuple[Path_, str]]:
+    """A headcount plan's steps: from 0, in time order, none at the same time, each team staffed."""
+    out: list[tuple[Path_, str]] = []
+    plan = spec.headcount_plan
+    where: Path_ = ("roles", rname, "headcount")
+    if not plan:
+        return out
+    if plan[0].at != 0:
+        out.append(((*where, 0, "at"), f"expected the first step at 0 (the headcount at the start), got {plan[0].at:g} d"))
+    for i in range(1, len(plan)):
+        if not plan[i].at > plan[i - 1].at:
+            word = "at the same time as" if plan[i].at == plan[i - 1].at else "before"
+            out.append(((*where, i, "at"), f"expected steps in time order: step {i + 1} ({plan[i].at:g} d) is "
+                                           f"{word} step {i} ({plan[i - 1].at:g} d)"))
+    for i, step in enumerate(plan):
+        if step.n and spec.teams > step.n:
+            out.append(((*where, i, "n"), f"expected teams ({spec.teams}) <= n at every step with people"))
+    if plan[0].n != spec.headcount:
+        out.append((where, f"the plan starts with {plan[0].n} people but headcount says {spec.headcount}; "
+                           "give headcount as the list of steps"))
     return out
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "COHORT_NAMES",
     "Calendar",
     "Role",
+    "HeadcountStep",
     "Seasonality",
     "Scenario",
     "Fallback",
@@ -330,6 +331,10 @@ class Market(_Strict):
         default_factory=dict,
         description="Loaded cost a year of one person in each job (sdr, ae, csm...), $: a role's mix is costed from it.",
     )
+    job_ramp_times: dict[str, PositiveDuration] = Field(
+        default_factory=dict,
+        description="Time a new hire in each job takes to reach full productivity, days: a role's mix gives its ramp_time.",
+    )
     buyer_hours: Calendar = Field(
         default_factory=lambda: Calendar(), description="The buyers' own working hours."
     )
@@ -388,10 +393,39 @@ class Seasonality(_Strict):
     start_month: Month = Field(default="jan", description="The month the run starts in (time 0).")
 
 
+class HeadcountStep(_Strict):
+    """One step of a headcount plan: ``n`` people from time ``at`` on."""
+
+    at: Duration = Field(description="From when, days from the start (units accepted: 6mo); the first step is at 0.")
+    n: Int = Field(ge=0, le=100_000, description="People in the role from then on.")
+
+
 class Role(_Strict):
     """A staffed queue: headcount servers working to a calendar."""
 
-    headcount: Int = Field(ge=0, le=100_000, description="People (or AI agent instances) in the role.")
+    headcount: Int = Field(
+        ge=0, le=100_000, description="People (or AI agent instances) in the role; written as a list of steps "
+                                      "[{at: 0, n: 5}, {at: 6mo, n: 8}], the headcount at the start (see headcount_plan).",
+    )
+    headcount_plan: list[HeadcountStep] = Field(
+        default_factory=list, max_length=1000,
+        description="The headcount over time, steps {at, n} in time order from at: 0 (what headcount: [...] writes; "
+                    "empty: headcount throughout). People joining at a step ramp up; people leaving finish their job in hand.",
+    )
+    ramp_time: PositiveDuration | None = Field(
+        default=None, description="Time a new hire takes to reach full productivity, linearly from ramp_start, days "
+                                  "(none: its mix's market.job_ramp_times, else productive at once). Cost runs from day one.",
+    )
+    ramp_start: Float = Field(
+        default=0.25, gt=0, le=1, description="A new hire's productivity on their first day, as a share of a ramped person's.",
+    )
+    attrition_annual: Float = Field(
+        default=0.0, ge=0, lt=1, description="P(a person leaves within a year); a leaver's job in hand returns to the "
+                                             "queue, and the seat is refilled after time_to_hire by a new hire, who ramps.",
+    )
+    time_to_hire: Duration = Field(
+        default=60.0, le=3650, description="Time from a leaver's departure until their backfill starts, days.",
+    )
     kind: Literal["human", "ai"] = Field("human", description="AI agents trigger automation aversion.")
     calendar: str = Field("business_hours", description="Name of a calendar, or 'always' for 24/7.")
     loaded_cost_annual: Float = Field(0.0, ge=0, description="Fully loaded cost per head a year, $.")
@@ -434,6 +468,41 @@ class Role(_Strict):
     follows_up_every_lead: bool = Field(
         False, description="A follow-up SLA: no lead handed to this role before first response is dropped in the handoff."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_from_headcount(cls, data: object) -> object:
+        # headcount: [{at, n}, ...] is the plan; headcount itself then holds the first step's n.
+        if isinstance(data, dict) and isinstance(data.get("headcount"), list) and data["headcount"]:
+            data = dict(data)
+            plan = data.pop("headcount")
+            data["headcount_plan"] = plan
+            first = plan[0] if plan and isinstance(plan[0], dict) else {}
+            n = first.get("n", 0)
+            data["headcount"] = n if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 100_000 else 0
+        return data
+
+    def steps(self) -> list[tuple[float, int]]:
+        """The headcount plan as (from when, people); one step at 0 for a constant headcount."""
+        return [(s.at, s.n) for s in self.headcount_plan] or [(0.0, self.headcount)]
+
+    @property
+    def peak_headcount(self) -> int:
+        """The most people the role ever has."""
+        return max(n for _, n in self.steps())
+
+    @property
+    def capacity_changes(self) -> bool:
+        """Do people join or leave during a run (a plan that changes, or attrition)?"""
+        return self.attrition_annual > 0 or len({n for _, n in self.steps()}) > 1
+
+    def mean_planned_headcount(self, horizon: float) -> float:
+        """The plan's headcount averaged over [0, horizon) (attrition's vacancies not counted)."""
+        steps = self.steps()
+        if len(steps) == 1:
+            return steps[0][1]
+        ends = [at for at, _ in steps[1:]] + [horizon]
+        return sum(n * max(0.0, min(end, horizon) - min(at, horizon)) for (at, n), end in zip(steps, ends)) / horizon
 
 
 class Bridge(_Strict):

@@ -90,6 +90,10 @@ def check_kpis(scn: Scenario, kpis: Sequence[str], source: str = "--kpi") -> lis
 # ---------------------------------------------------------------- levers
 
 
+#: Role keys that act only in a role whose capacity changes (sim.staffing).
+_STAFFING_ONLY = ("ramp_start", "ramp_time", "time_to_hire")
+
+
 def default_levers(scn: Scenario) -> list[str]:
     """Every numeric organization parameter of the resolved scenario that is not zero, and
     the model's effects.
@@ -100,8 +104,10 @@ def default_levers(scn: Scenario) -> list[str]:
     """
     doc = scn.model_dump(mode="json")
     keys: list[str] = []
-    for role in scn.roles:
-        keys += _numeric_leaves(doc["roles"][role], f"roles.{role}")
+    for role, spec in scn.roles.items():
+        leaves = _numeric_leaves(doc["roles"][role], f"roles.{role}")
+        # How new hires ramp and how soon a leaver is replaced act only where people join and leave.
+        keys += [k for k in leaves if spec.capacity_changes or k.rsplit(".", 1)[1] not in _STAFFING_ONLY]
     keys += _numeric_leaves({"data_integration": doc.get("data_integration")}, "")
     for name, act in scn.market.activities.items():
         if act.kind == "gate":

@@ -23,7 +23,7 @@ NAMED = {
     ("market", "activities"): "<activity>", ("market", "segments", "<segment>", "stage_conversion"): "<activity>",
     ("market", "channels", "<channel>", "segment_tilt"): "<segment>", ("market", "outbound", "segment_tilt"): "<segment>",
     ("routing", "<activity>"): "<segment>",
-    ("market", "job_costs"): "<job>", ("roles", "<role>", "mix"): "<job>",
+    ("market", "job_costs"): "<job>", ("market", "job_ramp_times"): "<job>", ("roles", "<role>", "mix"): "<job>",
     ("market", "installed_base", "segments"): "<segment>",
 }
 
