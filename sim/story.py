@@ -558,6 +558,10 @@ def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None,
                     step = r.recorded(t, "decision", "the expansion survives it", kept, "kept", "LOST with the context",
                                       None, role, activity)
                     step.text = "context was lost on this account: " + step.text
+        elif event == "reassign":
+            r.add(Step(t, "reassign", f"the {role} person on {activity} leaves the company; what is left of the "
+                                      f"work goes back to {role}'s queue, ahead of later work", role=role,
+                       activity=activity))
         elif event == "renege":
             patience = "" if buyer is None else f" (patience {span(buyer.patience)})"
             r.add(Step(t, "renege", f"gives up after waiting {span(float(value))}{patience}: nobody had started "
