@@ -82,7 +82,7 @@ FIGURES_OF: dict[str, tuple[str, ...]] = {
     "market.segments.<segment>.expansion_probability": ("expansions_per_customer_year",),
 }
 DEFAULT_PARAMS: tuple[str, ...] = (
-    "market.channels.<channel>.rate_per_week", "market.segments.<segment>.stage_conversion",
+    "market.channels.<channel>.rate_per_week", "market.segments.<segment>.stage_conversion.<activity>",
     "market.segments.<segment>.acv", "market.segments.<segment>.deliberation_scale",
     "market.segments.<segment>.base_churn_annual", "market.segments.<segment>.expansion_probability",
 )
@@ -152,7 +152,11 @@ def _params(scn: Scenario, names: Sequence[str] | None, customers: bool) -> list
             continue
         p = Param(name, path, r.low, r.high, r.relative)
         if not p.overrides(p.base(scn), scn):
-            if explicit:
+            children = [q for q in RANGES if q.startswith(f"{path}.<") and RANGES[q].varies]
+            if explicit and children:
+                problems.append(Problem("--params", None, name, f"a table of values: fit its entries, e.g. "
+                                                                f"{children[0]}"))
+            elif explicit:
                 problems.append(Problem("--params", None, name, f"does not act in the design {scn.name!r}"))
             continue
         out.append(p)

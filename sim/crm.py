@@ -187,15 +187,22 @@ def _amounts(frame: pd.DataFrame, column: str, problems: _Problems) -> pd.Series
     return value.astype(float)
 
 
+def _first_of_each(values: pd.Series, bad: np.ndarray) -> list[tuple[int, str, str]]:
+    """Each distinct bad value once, at its first row: (position, value, how many more rows have it)."""
+    out: dict[str, list[int]] = {}
+    for i in np.flatnonzero(bad):
+        out.setdefault(str(values.iloc[i]), []).append(int(i))
+    return [(rows[0], v, f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else "") for v, rows in out.items()]
+
+
 def _names(values: pd.Series, lines: np.ndarray, column: str, known: Sequence[str], rename: dict[str, str],
            problems: _Problems, what: str) -> pd.Series:
     """The names through ``rename``; a name neither known nor renamed is a problem (on its line)."""
     values = values.astype(str)
     mapped = values.map(lambda v: rename.get(v, v))
-    for i in np.flatnonzero((~mapped.isin(list(known))).to_numpy()):
-        raw = values.iloc[i]
+    for i, raw, more in _first_of_each(values, ~mapped.isin(list(known)).to_numpy()):
         problems.add(int(lines[i]), column, f"unknown {what} {raw[:40]!r}: expected one of {', '.join(known)}"
-                                            f"{_hint(raw, [*known, *rename])}")
+                                            f"{_hint(raw, [*known, *rename])}{more}")
     return mapped
 
 
@@ -268,10 +275,9 @@ def _salesforce(frame: pd.DataFrame, mapping: Mapping, problems: _Problems) -> p
     close = _dates(frame, "CloseDate", problems)
     amount = _amounts(frame, "Amount", problems)
     known = {**mapping.stages, **dict.fromkeys(mapping.won, "won"), **dict.fromkeys(mapping.lost, "lost")}
-    for i in np.flatnonzero((~frame["StageName"].isin(list(known))).to_numpy()):
-        name = frame["StageName"].iloc[i]
-        problems.add(int(i) + 2, "StageName", f"unknown stage {name[:40]!r}: add it to the mapping file's stages"
-                                              f"{_hint(name, known)}")
+    for i, name, more in _first_of_each(frame["StageName"], (~frame["StageName"].isin(list(known))).to_numpy()):
+        problems.add(i + 2, "StageName", f"unknown stage {name[:40]!r}: add it to the mapping file's stages"
+                                         f"{_hint(name, known)}{more}")
     if problems.items:
         return None
     rows = frame.assign(_when=when, _close=close, _amount=amount, _line=np.arange(len(frame)) + 2,
@@ -300,10 +306,9 @@ def _hubspot(frame: pd.DataFrame, mapping: Mapping, problems: _Problems) -> pd.D
         return None
     known = {**mapping.stages, **dict.fromkeys(mapping.won, "won"), **dict.fromkeys(mapping.lost, "lost")}
     stage = frame["dealstage"].map(known)
-    for i in np.flatnonzero(stage.isna().to_numpy()):
-        name = frame["dealstage"].iloc[i]
-        problems.add(int(i) + 2, "dealstage", f"unknown stage {name[:40]!r}: add it to the mapping file's stages"
-                                              f"{_hint(name, known)}")
+    for i, name, more in _first_of_each(frame["dealstage"], stage.isna().to_numpy()):
+        problems.add(i + 2, "dealstage", f"unknown stage {name[:40]!r}: add it to the mapping file's stages"
+                                         f"{_hint(name, known)}{more}")
     created = _dates(frame, "createdate", problems, required=True)
     closed = _dates(frame, "closedate", problems)
     amount = _amounts(frame, "amount", problems)
