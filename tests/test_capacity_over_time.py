@@ -184,3 +184,42 @@ def test_attrition_with_a_long_time_to_hire_lengthens_queue_waits(write_scenario
     d = np.array(ratios)
     half = 3.50 * d.std(ddof=1) / np.sqrt(len(d))  # t(0.995, 7 df)
     assert d.mean() - half > 0, d
+
+
+def test_impatient_buyers_leave_a_changing_team_as_they_leave_a_static_one(write_scenario):
+    # Nobody is there until day 2 (a hire), and a Friday-evening lead meets a closed office:
+    # both leave at their deadline, unserved, as in the static queues.
+    friday_8pm = 4 + 20 / 24
+    path = write_scenario({"market.channels.web.arrivals_at": [1.4, friday_8pm],
+                           "market.segments.smb.patience": {"dist": "constant", "value": "12h"},
+                           "roles.sdr.headcount": [{"at": 0, "n": 0}, {"at": "2d", "n": 1}]})
+    res = _simulate(path)
+    reneges = res.events[res.events.event == "renege"]
+    assert reneges.time.tolist() == pytest.approx([1.9, friday_8pm + 0.5])
+    assert res.buyers.reason.tolist() == ["no_response", "no_response"]
+
+
+def test_a_cut_in_the_plan_calls_off_a_pending_backfill(write_scenario):
+    # Heavy attrition (a stay of about two months on average) with slow backfills, then the
+    # plan cuts the team to 0 at week 3, some backfills still on their way: they are called
+    # off, so nobody joins after the cut and no work is taken after it.
+    path = write_scenario({"market.channels.web.rate_per_week": 60, "simulation.horizon": "8w",
+                           "roles.sdr": {"headcount": [{"at": 0, "n": 3}, {"at": "3w", "n": 0}],
+                                         "attrition_annual": 0.999, "time_to_hire": "2w"}})
+    for seed in (1, 2, 3):
+        res = _simulate(path, seed)
+        starts = res.events[(res.events.event == "start") & (res.events.role == "sdr")]
+        assert len(starts) > 10
+        assert ((starts.time - starts.value) < 21).all()
+        row = res.roles.set_index("role").loc["sdr"]
+        assert row.heads_window <= 3 * 21.5 / 56
+
+
+def test_prospecting_starts_when_the_prospectors_join(write_scenario):
+    path = write_scenario({"simulation.horizon": "5w", "roles.ae.headcount": 3,
+                           "roles.sdr": {"headcount": [{"at": 0, "n": 0}, {"at": "14d", "n": 2}],
+                                         "prospecting_share": 0.5}})
+    res = _simulate(path)
+    booked = res.buyers[res.buyers.source == "outbound"]
+    assert len(booked) >= 2
+    assert booked.arrive_at.min() >= 14
