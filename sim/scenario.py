@@ -471,7 +471,7 @@ def _plan_problems(rname: str, spec: Role) -> list[tuple[Path_, str]]:
             out.append(((*where, i, "at"), f"expected steps in time order: step {i + 1} ({plan[i].at:g} d) is "
                                            f"{word} step {i} ({plan[i - 1].at:g} d)"))
     for i, step in enumerate(plan):
-        if step.n and spec.teams > step.n:
+        if i and step.n and spec.teams > step.n:  # the first step is the headcount, checked above
             out.append(((*where, i, "n"), f"expected teams ({spec.teams}) <= n at every step with people"))
     if plan[0].n != spec.headcount:
         out.append((where, f"the plan starts with {plan[0].n} people but headcount says {spec.headcount}; "
