@@ -74,10 +74,10 @@ FIGURES_OF: dict[str, tuple[str, ...]] = {
     "market.segments.<segment>.stage_conversion": ("conversion", "win_rate"),
     "market.segments.<segment>.stage_conversion.<activity>": ("conversion", "win_rate"),
     "market.segments.<segment>.no_decision_share": ("win_rate",),
-    "market.segments.<segment>.acv": ("acv_mean",),
+    "market.segments.<segment>.acv": ("acv_mean", "acv_p50"),
     "market.segments.<segment>.deliberation_scale": ("cycle_p50_days",),
     "market.activities.<activity>.deliberation": ("cycle_p50_days",),
-    "market.segments.<segment>.patience": ("conversion", "first_response_p50_hours"),
+    "market.segments.<segment>.patience": ("conversion", "first_response_p50_hours", "first_response_p90_hours"),
     "market.segments.<segment>.base_churn_annual": ("logo_churn_annual",),
     "market.segments.<segment>.expansion_probability": ("expansions_per_customer_year",),
 }

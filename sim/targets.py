@@ -10,12 +10,14 @@ The figures (a row each, skipped when fewer than :data:`MIN_N` records bear on i
 - ``leads_per_week.<source>``: records created a week by source (``opportunities_per_week``
   when the export starts at the opportunity, as Salesforce and HubSpot ones do); Poisson.
 - ``segment_share.<segment>``: the records' segment mix; binomial.
-- ``first_response_p50_hours``: median hours to the first response; order-statistic CI.
+- ``first_response_p50_hours``, ``first_response_p90_hours``: the median and 90th percentile
+  of the hours to the first response; order-statistic CIs.
 - ``conversion.<stage>``: of the records that reached the step before and are decided (went
   on, or closed), the share that entered the stage; binomial.
 - ``win_rate``: won of the opportunities closed (won or lost); binomial.
 - ``cycle_p50_days.<segment>``: median days from creation to signature of the won; order statistics.
-- ``acv_mean.<segment>``: mean amount of the won; normal.
+- ``acv_mean.<segment>``, ``acv_p50.<segment>``: mean (normal CI) and median (order
+  statistics) amount of the won: the level and the shape of the deal sizes.
 - with a customers table: ``logo_churn_annual`` (churned per customer-year) and
   ``expansions_per_customer_year``; Poisson over the exposure in the window.
 """
@@ -71,13 +73,14 @@ def _share(name: str, hits: int, n: int) -> dict[str, object]:
     return _row(name, p, se, n, "share", bounds=(0.0, 1.0))
 
 
-def _median(name: str, x: np.ndarray, unit: str) -> dict[str, object]:
+def _quantile(name: str, x: np.ndarray, unit: str, q: float = 0.5) -> dict[str, object]:
+    """The ``q`` quantile, with the distribution-free CI of the order statistics around it."""
     x = np.sort(x)
     n = len(x)
-    half = _Z * math.sqrt(n) / 2
-    lo = x[max(0, math.floor(n / 2 - half))]
-    hi = x[min(n - 1, math.ceil(n / 2 + half))]
-    return _row(name, float(np.median(x)), max((hi - lo) / (2 * _Z), 1e-9), n, unit, float(lo), float(hi))
+    half = _Z * math.sqrt(n * q * (1 - q))
+    lo = x[max(0, math.floor(n * q - half))]
+    hi = x[min(n - 1, math.ceil(n * q + half))]
+    return _row(name, float(np.quantile(x, q)), max((hi - lo) / (2 * _Z), 1e-9), n, unit, float(lo), float(hi))
 
 
 def figures(data: CrmData, entry: str | None = None, min_n: int = MIN_N) -> pd.DataFrame:
@@ -98,7 +101,8 @@ def figures(data: CrmData, entry: str | None = None, min_n: int = MIN_N) -> pd.D
     answered = d["first_response"].to_numpy(dtype=float) - d["created"].to_numpy(dtype=float)
     answered = answered[np.isfinite(answered)] * 24.0
     if len(answered) >= min_n:
-        rows.append(_median("first_response_p50_hours", answered, "hours"))
+        rows.append(_quantile("first_response_p50_hours", answered, "hours"))
+        rows.append(_quantile("first_response_p90_hours", answered, "hours", 0.9))
     closed = d["outcome"].isin(["won", "lost"]).to_numpy()
     steps = (["lead"] if entry == "lead" else []) + list(data.stages[data.stages.index(entry) if entry != "lead"
                                                                       else 0:])
@@ -116,12 +120,13 @@ def figures(data: CrmData, entry: str | None = None, min_n: int = MIN_N) -> pd.D
     for seg, g in won.groupby("segment", sort=True):
         cycle = (g["closed"] - g["created"]).to_numpy(dtype=float)
         if len(cycle) >= min_n:
-            rows.append(_median(f"cycle_p50_days.{seg}", cycle, "days"))
+            rows.append(_quantile(f"cycle_p50_days.{seg}", cycle, "days"))
         amount = g["amount"].to_numpy(dtype=float)
         amount = amount[np.isfinite(amount)]
         if len(amount) >= min_n:
             rows.append(_row(f"acv_mean.{seg}", float(amount.mean()), float(amount.std(ddof=1) / math.sqrt(len(amount))),
                              len(amount), "$"))
+            rows.append(_quantile(f"acv_p50.{seg}", amount, "$"))
     c = data.customers
     if c is not None and len(c) >= min_n:
         begin = np.clip(c["start"].to_numpy(dtype=float), 0.0, data.days)
