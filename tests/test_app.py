@@ -158,6 +158,42 @@ def test_orgsim_help_does_not_import_the_web_framework() -> None:
     assert out.stdout.strip().splitlines()[-1] == "False False", out.stderr
 
 
+def test_the_designs_are_the_files_given_or_the_shipped_ones(tmp_path: Path, monkeypatch: Any) -> None:
+    from sim.app import find_designs
+
+    monkeypatch.chdir(ROOT)
+    shipped = find_designs([])
+    assert "siloed" in shipped and "market" not in shipped  # a market to extend is not a design
+    given = find_designs([SCENARIOS / "siloed.yaml", SCENARIOS / "siloed.yaml"])
+    assert list(given) == ["siloed", "siloed-2"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nroles: {x: {headcount: -1}}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError):
+        find_designs([bad])
+    with pytest.raises(ScenarioError, match="abstract"):
+        find_designs([SCENARIOS / "market.yaml"])
+
+
+def test_another_host_is_warned_about_and_a_busy_port_refused(capsys: Any) -> None:
+    import argparse
+    import socket
+
+    _need("shiny")
+    from sim.app import main
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.2", 0))  # the loopback range: nothing leaves this machine
+    busy.listen(1)
+    try:
+        args = argparse.Namespace(scenarios=[SCENARIOS / "siloed.yaml"], host="127.0.0.2",
+                                  port=busy.getsockname()[1], out=ROOT / "results", jobs=None, lang="en")
+        assert main(args) == 2
+    finally:
+        busy.close()
+    err = capsys.readouterr().err
+    assert "warning: --host 127.0.0.2" in err and "cannot listen on 127.0.0.2" in err
+
+
 def _wait(done: Any, timeout: float = 60.0) -> None:
     end = time.monotonic() + timeout
     while not done():

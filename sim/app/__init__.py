@@ -60,9 +60,13 @@ def find_designs(paths: Sequence[Path]) -> dict[str, Path]:
 def _socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))  # port 0: a free one, chosen by the system
-    sock.listen(128)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))  # port 0: a free one, chosen by the system
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 

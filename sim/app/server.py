@@ -663,7 +663,7 @@ def make_app(config: Config) -> App:
                 parts.append(tags.span(" · " + c.t("app.cached", n=min(job.cached, target))))
             if first_answer is not None and job.cached < min(2, target):
                 parts.append(tags.span(" · " + c.t("app.first_answer", s=f"{first_answer:.1f}")))
-            if finished is not None and done >= target:
+            if finished is not None and done >= target and job.cached < target:
                 parts.append(tags.span(" · " + c.t("app.all_done", n=target, s=f"{finished:.1f}")))
             out = TagList(tags.p(*parts))
             if error:
