@@ -26,6 +26,7 @@ _EXPORTS = {
     "SensitivityResults": "api", "SweepResults": "api", "compare": "api", "run": "api",
     "sensitivity": "api", "sweep": "api", "robustness": "robustness", "RobustnessResults": "robustness",
     "optimize": "optimize", "OptimizeResults": "optimize",
+    "calibrate": "calibrate", "Calibration": "calibrate",
     "Results": "experiment",
     "KPI_DOCS": "metrics", "measure": "metrics",
     "SimResult": "model", "simulate": "model",
@@ -36,11 +37,12 @@ _EXPORTS = {
 __all__ = [
     "KPI_DOCS", "Problem", "Results", "RobustnessResults", "Scenario", "ScenarioError", "SensitivityResults", "SimResult",
     "SweepResults", "__version__", "compare", "load_scenario", "measure", "robustness", "run", "sensitivity",
-    "simulate", "sweep", "optimize", "OptimizeResults",
+    "simulate", "sweep", "optimize", "OptimizeResults", "calibrate", "Calibration",
 ]
 
 if TYPE_CHECKING:
     from .api import SensitivityResults, SweepResults, compare, run, sensitivity, sweep
+    from .calibrate import Calibration, calibrate
     from .experiment import Results
     from .metrics import KPI_DOCS, measure
     from .model import SimResult, simulate
@@ -64,7 +66,7 @@ def __dir__() -> list[str]:
 
 
 class _Package(types.ModuleType):
-    """``sim.sweep``, ``sim.sensitivity`` and ``sim.optimize`` are functions, though modules of those names exist.
+    """``sim.sweep``, ``sim.sensitivity``, ``sim.optimize`` and ``sim.calibrate`` are functions, though modules of those names exist.
 
     Importing a submodule binds it on its package; an eager ``__init__`` bound the functions
     afterwards, but a lazy one cannot know when, so the binding of a submodule over a public

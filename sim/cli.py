@@ -714,9 +714,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
             return check.main(args) if args.command == "check" else trace.main(args)
         if args.command == "calibrate":
-            from . import calibrate
+            from .calibrate import main as calibrate_main  # the module: sim.calibrate is the function
 
-            return calibrate.main(args)
+            return calibrate_main(args)
         if args.command == "validate":
             return _validate(args)
         if args.command == "sweep":
