@@ -487,7 +487,7 @@ def _robustness_checkpoint(args: argparse.Namespace) -> Path:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    from .optimize import prepare, run, summary_line, write_optimize
+    from .optimize import near_ties, prepare, run, summary_line, write_optimize
     from .scenario import Problem, ScenarioError
 
     if args.scheduler and args.executor != "dask":
@@ -534,6 +534,8 @@ def _optimize(args: argparse.Namespace) -> int:
         raise Interrupted(0, 0, str(fresh)) from None
     shutil.rmtree(fresh, ignore_errors=True)
     print(summary_line(res))
+    for line in near_ties(res):
+        print(line)
     print(f"\nresults: {folder}")
     return 0
 

@@ -709,9 +709,38 @@ def summary_line(res: OptimizeResults) -> str:
         r = row.iloc[0]
         vs = (f"; {o.kpi} {_show(o.kpi, r.diff_mean, signed=True)} [{_bound(o.kpi, r.diff_ci_low)}, "
               f"{_bound(o.kpi, r.diff_ci_high)}] vs today")
-    pcs = f" (P(correct selection) >= {res.pcs:.0%} within {_show(o.kpi, res.delta or 0, signed=True).lstrip('+')})" \
+    pcs = f" (P(correct selection) >= {res.pcs:.0%} within {_zone(o.kpi, res.delta or 0)})" \
         if res.pcs is not None and math.isfinite(res.pcs) else ""
     return f"{head}: {changes}{vs}{pcs}"
+
+
+def _zone(kpi: str, delta: float) -> str:
+    """The indifference zone as a difference: ``0.5 pp`` for a share, ``$50.0K`` for money."""
+    return _show(kpi, delta, signed=True).lstrip("+")
+
+
+def near_ties(res: OptimizeResults) -> list[str]:
+    """Candidates as good as the chosen one within the indifference zone (the paired 95% CI of
+    the difference lies inside +-delta), with what they save: a cheaper equal is worth a look."""
+    o = res.setup.objectives[0]
+    c, cand = res.comparisons, res.candidates
+    if len(res.setup.objectives) != 1 or not len(c) or not len(cand) or not res.delta:
+        return []
+    lines = []
+    for r in cand[~cand.chosen].to_dict("records"):
+        mine = c[(c.candidate == r["candidate"]) & (c.against == "best")].set_index("kpi")
+        if o.kpi not in mine.index:
+            continue
+        d = mine.loc[o.kpi]
+        if not (-res.delta <= d.diff_ci_low and d.diff_ci_high <= res.delta):
+            continue
+        point = {lv.key: r[lv.key] for lv in res.setup.levers}
+        costs = [f"{k} {_show(k, float(mine.loc[k].diff_mean), signed=True)}" for k in mine.index
+                 if k != o.kpi and "cost" in k and math.isfinite(float(mine.loc[k].diff_mean))]
+        lines.append(f"Within {_zone(o.kpi, res.delta)} of the chosen (paired 95% CI "
+                     f"[{_bound(o.kpi, d.diff_ci_low)}, {_bound(o.kpi, d.diff_ci_high)}]): {r['source']} "
+                     f"({point_label(point)})" + (f", {', '.join(costs)}" if costs else ""))
+    return lines
 
 
 def best_yaml(res: OptimizeResults, extends: str | None) -> str | None:
@@ -761,7 +790,8 @@ def report_section(res: OptimizeResults) -> str:
         lines.append(f"- Selection: procedure KN (Kim & Nelson 2001) over {len(res.candidates)} candidates on new "
                      f"replications (common random numbers), {res.meta.get('selection_replications')} replications "
                      f"in all; probability of correct selection >= {res.pcs:.0%} when the best leads by at least "
-                     f"{_show(o.kpi, res.delta or 0)} (the indifference zone).")
+                     f"{_zone(o.kpi, res.delta or 0)} (the indifference zone).")
+        lines += [f"- {t}." for t in near_ties(res)]
     lines += ["", "| candidate | source | " + " | ".join(lv.key for lv in setup.levers) + " | mean | n | chosen |",
               "|---|---|" + "---|" * len(setup.levers) + "---|---|---|"]
     kpi = setup.objectives[0].kpi

@@ -188,3 +188,24 @@ def test_cli_writes_best_yaml_that_extends_the_input(tmp_path, capsys):
 
     best = load_scenario(Path(folder / "best.yaml"))
     assert best.roles["server"].headcount >= 4 and best.simulation.horizon == 30
+
+
+def test_a_candidate_equal_within_the_zone_is_named_with_what_it_saves(uninterrupted):
+    """Named only when its paired CI against the chosen lies inside +-delta (an equivalence, not
+    a failure to find a difference): the first is, the second's interval reaches past delta."""
+    import dataclasses
+
+    import pandas as pd
+
+    from sim.optimize import near_ties
+
+    cand = pd.DataFrame({"candidate": [0, 1, 2], "source": ["start", "trial 1", "trial 2"],
+                         HEADCOUNT: [5, 4, 6], "chosen": [True, False, False]})
+    rows = []
+    for c, (low, high) in ((1, (-20.0, 30.0)), (2, (-20.0, 80.0))):
+        rows.append({"candidate": c, "against": "best", "kpi": "total_cost", "diff_mean": (low + high) / 2,
+                     "diff_ci_low": low, "diff_ci_high": high})
+    res = dataclasses.replace(uninterrupted, candidates=cand, comparisons=pd.DataFrame(rows), delta=50.0)
+    lines = near_ties(res)
+    assert len(lines) == 1 and "trial 1" in lines[0] and f"{HEADCOUNT}=4" in lines[0]
+    assert near_ties(dataclasses.replace(res, delta=10.0)) == []

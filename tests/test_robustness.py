@@ -65,12 +65,12 @@ def result(tmp_path_factory):
         return path
 
     relay, bot = _designs(write)
-    return robustness([relay, bot], "relay", params=PARAMS, samples=6, reps=5, jobs=2, steps=4)
+    return robustness([relay, bot], "relay", params=PARAMS, samples=4, reps=4, jobs=2, steps=4)
 
 
 def within(x, low, high):
     """``x`` inside the 95% interval [low, high], widened by half its width on each side: two
-    such checks in one test would otherwise fail by chance one run in ten (5 replications)."""
+    such checks in one test would otherwise fail by chance one run in ten (4 replications)."""
     pad = (high - low) / 2
     return low - pad <= x <= high + pad
 
