@@ -78,8 +78,9 @@ FIGURES_OF: dict[str, tuple[str, ...]] = {
     "market.segments.<segment>.deliberation_scale": ("cycle_p50_days",),
     "market.activities.<activity>.deliberation": ("cycle_p50_days",),
     "market.segments.<segment>.patience": ("conversion", "first_response_p50_hours", "first_response_p90_hours"),
-    "market.segments.<segment>.base_churn_annual": ("logo_churn_annual",),
-    "market.segments.<segment>.expansion_probability": ("expansions_per_customer_year",),
+    "market.segments.<segment>.base_churn_annual": ("logo_churn_annual", "nrr_annual"),
+    "market.segments.<segment>.expansion_probability": ("expansions_per_customer_year", "nrr_annual"),
+    "market.segments.<segment>.expansion_uplift": ("nrr_annual",),
 }
 DEFAULT_PARAMS: tuple[str, ...] = (
     "market.channels.<channel>.rate_per_week", "market.segments.<segment>.stage_conversion.<activity>",
@@ -503,7 +504,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "market_calibrated.yaml, the fit report and its tables; the design is not touched.")
     parser.add_argument("--data", type=Path, required=True, metavar="DEALS.csv", help="the CRM export")
     parser.add_argument("--customers", type=Path, metavar="CUSTOMERS.csv",
-                        help="customers table (id, segment, start_at, arr, churned_at, expansions)")
+                        help="customers table (id, segment, start_at, arr, churned_at, expansions, expansion_arr)")
     parser.add_argument("--format", choices=crm.FORMATS, default="neutral", help="the export's format (default neutral)")
     parser.add_argument("--mapping", type=Path, metavar="MAPPING.yaml",
                         help="the CRM's stage (and segment, source, column) names as orgsim's")

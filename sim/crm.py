@@ -57,7 +57,7 @@ _MAX_PROBLEMS = 20
 _REQUIRED = ("id", "segment", "source", "created_at", "stage", "outcome")
 _OPTIONAL = ("first_response_at", "lost_reason", "amount", "closed_at")
 _CUSTOMER_REQUIRED = ("id", "segment", "start_at", "arr")
-_CUSTOMER_OPTIONAL = ("churned_at", "expansions")
+_CUSTOMER_OPTIONAL = ("churned_at", "expansions", "expansion_arr")
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ class CrmData:
     ``deals``: one row per lead or deal; times are days since ``start`` (the earliest record):
     ``id, segment, source, created, first_response, stage, outcome, lost_reason, amount,
     closed`` and ``entered.<stage>`` per stage. ``customers`` (or None): ``id, segment, start,
-    arr, churned, expansions``. The records cover ``days`` days from ``start`` to the export.
+    arr, churned, expansions, expansion_arr`` (NaN where the table has no ``expansion_arr``).
+    The records cover ``days`` days from ``start`` to the export.
     """
 
     deals: pd.DataFrame
@@ -442,7 +443,8 @@ def read_deals(path: str | Path, format: str = "neutral", mapping: Mapping | Non
 
 def read_customers(path: str | Path, segments: Sequence[str] = ("smb", "mm", "ent"),
                    mapping: Mapping | None = None) -> pd.DataFrame:
-    """The customers table (``id, segment, start_at, arr`` and optional ``churned_at, expansions``), checked."""
+    """The customers table, checked: ``id, segment, start_at, arr`` (ARR at the start) and optional
+    ``churned_at``, ``expansions`` (how many) and ``expansion_arr`` (the ARR they added)."""
     path = Path(path)
     mapping = mapping or Mapping({}, {}, {}, {})
     frame = _read_csv(path)
@@ -464,6 +466,7 @@ def read_customers(path: str | Path, segments: Sequence[str] = ("smb", "mm", "en
         out["expansions"] = count.fillna(0)
     else:
         out["expansions"] = 0
+    out["expansion_arr"] = _amounts(frame, "expansion_arr", problems) if "expansion_arr" in frame else math.nan
     _duplicates(frame["id"], lines, "id", problems)
     table = pd.DataFrame(out)
     if "churned_at" in frame:
@@ -516,5 +519,6 @@ def load(deals: str | Path, customers: str | Path | None = None, format: str = "
         customers_frame = pd.DataFrame({"id": cust["id"].astype(str), "segment": cust["segment"],
                                         "start": _days(cust["start_at"], start), "arr": cust["arr"].to_numpy(float),
                                         "churned": _days(cust["churned_at"], start),
-                                        "expansions": cust["expansions"].to_numpy(float)})
+                                        "expansions": cust["expansions"].to_numpy(float),
+                                        "expansion_arr": cust["expansion_arr"].to_numpy(float)})
     return CrmData(frame, customers_frame, start, days, STAGES, str(deals))

@@ -75,14 +75,21 @@ def export(result: SimResult, stages: tuple[str, ...] = STAGES, customers: bool 
     table = None
     if customers:
         signed = b[(b["won_at"].notna() & (b["won_at"] >= t0)) | (b["source"] == "installed")]
-        expansions = ev[(ev["event"] == "expanded") & (ev["time"] >= t0)].groupby("buyer").size() if len(ev) else {}
+        grown = ev[(ev["event"] == "expanded") & (ev["time"] >= t0)] if len(ev) else ev
+        expansions = grown.groupby("buyer").size() if len(grown) else pd.Series(dtype=float)
+        added = grown.groupby("buyer")["value"].sum() if len(grown) else pd.Series(dtype=float)
+        # ARR when the window opens: at signature, plus what the customer added before it.
+        before = ev[(ev["event"] == "expanded") & (ev["time"] < t0)] if len(ev) else ev
+        earlier = before.groupby("buyer")["value"].sum() if len(before) else pd.Series(dtype=float)
         start = signed["won_at"].fillna(t0).clip(lower=t0).to_numpy() - t0
         churned = signed["churned_at"].to_numpy(dtype=float)
         churned = np.where(churned >= t0, churned - t0, math.nan)
         keep = ~(signed["churned_at"] < t0).to_numpy()  # gone before the window: not in today's CRM
+        arr = signed["acv"].to_numpy(dtype=float) + signed["id"].map(earlier).fillna(0.0).to_numpy(dtype=float)
         table = pd.DataFrame({"id": signed["id"].astype(str).to_numpy(), "segment": signed["segment"].to_numpy(),
-                              "start": start, "arr": signed["acv"].to_numpy(dtype=float), "churned": churned,
-                              "expansions": signed["id"].map(expansions).fillna(0).to_numpy(dtype=float)})[keep]
+                              "start": start, "arr": arr, "churned": churned,
+                              "expansions": signed["id"].map(expansions).fillna(0).to_numpy(dtype=float),
+                              "expansion_arr": signed["id"].map(added).fillna(0.0).to_numpy(dtype=float)})[keep]
         table = table.reset_index(drop=True)
     return CrmData(frame.reset_index(drop=True), table, ORIGIN + pd.Timedelta(days=t0), t1 - t0, stages,
                    f"simulated {scn.name}")
@@ -116,12 +123,12 @@ def write_neutral(data: CrmData, path: Path) -> Path:
 
 
 def write_customers(data: CrmData, path: Path) -> Path:
-    """The customers table: ``id, segment, start_at, arr, churned_at, expansions``."""
+    """The customers table: ``id, segment, start_at, arr, churned_at, expansions, expansion_arr``."""
     c = data.customers
     assert c is not None
     out = pd.DataFrame({"id": "C" + c["id"], "segment": c["segment"], "start_at": _stamp(data.start, c["start"]),
                         "arr": _money(c["arr"]), "churned_at": _stamp(data.start, c["churned"]),
-                        "expansions": c["expansions"].astype(int)})
+                        "expansions": c["expansions"].astype(int), "expansion_arr": _money(c["expansion_arr"])})
     return _write(out, path)
 
 

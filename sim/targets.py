@@ -19,7 +19,9 @@ The figures (a row each, skipped when fewer than :data:`MIN_N` records bear on i
 - ``acv_mean.<segment>``, ``acv_p50.<segment>``: mean (normal CI) and median (order
   statistics) amount of the won: the level and the shape of the deal sizes.
 - with a customers table: ``logo_churn_annual`` (churned per customer-year) and
-  ``expansions_per_customer_year``; Poisson over the exposure in the window.
+  ``expansions_per_customer_year``, Poisson over the exposure in the window; with its
+  ``expansion_arr`` column, ``nrr_annual``: one plus the ARR added by expansions less the
+  ARR of the customers lost, per ARR-year of the book in the window (a ratio estimator).
 """
 
 from __future__ import annotations
@@ -139,6 +141,20 @@ def figures(data: CrmData, entry: str | None = None, min_n: int = MIN_N) -> pd.D
                              "per customer-year"))
             rows.append(_row("expansions_per_customer_year", grown / years, math.sqrt(max(grown, 1)) / years,
                              len(c), "per customer-year"))
+        added = c["expansion_arr"].to_numpy(dtype=float)
+        if np.isfinite(added).any():
+            # ARR-weighted over the window: what the book added less what it lost, per ARR-year
+            # (a ratio estimator, with its delta-method standard error).
+            added = np.nan_to_num(added)
+            arr = np.nan_to_num(c["arr"].to_numpy(dtype=float))
+            lost = np.where(np.isfinite(c["churned"].to_numpy(dtype=float)) & (c["churned"].to_numpy() <= data.days),
+                            arr + added, 0.0)
+            exposure = arr * np.clip(end - begin, 0.0, None) / 365.0
+            net = added - lost
+            if exposure.sum() > 0:
+                ratio = float(net.sum() / exposure.sum())
+                se = float(np.sqrt(((net - ratio * exposure) ** 2).sum()) / exposure.sum())
+                rows.append(_row("nrr_annual", 1.0 + ratio, max(se, 1e-9), len(c), "share", bounds=(0.0, math.inf)))
     return pd.DataFrame(rows, columns=list(FIGURE_COLUMNS))
 
 

@@ -97,7 +97,8 @@ def test_figures_carry_their_sampling_uncertainty():
     data = crm.load(CRM / "deals.csv", CRM / "customers.csv")
     f = figures(data).set_index("figure")
     assert {"leads_per_week.search", "conversion.demo", "win_rate", "cycle_p50_days.smb", "acv_mean.smb",
-            "first_response_p50_hours", "logo_churn_annual", "expansions_per_customer_year"} <= set(f.index)
+            "first_response_p50_hours", "first_response_p90_hours", "acv_p50.mm", "logo_churn_annual",
+            "expansions_per_customer_year", "nrr_annual"} <= set(f.index)
     assert ((f["ci_low"] <= f["value"]) & (f["value"] <= f["ci_high"]) & (f["se"] > 0)).all()
     # A Poisson count's standard error, sqrt(n) / weeks.
     n = f.loc["leads_per_week.search", "n"]
@@ -211,3 +212,19 @@ def test_an_unknown_stage_is_reported_once_with_its_count(tmp_path):
     lines = str(exc.value).splitlines()
     assert len(lines) == 4  # Salesforce's four open stages, each once, without a mapping file
     assert "unknown stage 'Qualification': add it to the mapping file's stages (and" in lines[0]
+
+
+def test_nrr_is_what_the_book_added_less_what_it_lost_per_arr_year():
+    deals = pd.DataFrame({"id": ["1"], "segment": ["smb"], "source": ["search"], "created": [0.0],
+                          "first_response": [np.nan], "stage": ["lead"], "outcome": ["open"], "lost_reason": [""],
+                          "amount": [np.nan], "closed": [np.nan],
+                          **{f"entered.{s}": [np.nan] for s in crm.STAGES}})
+    # A year of three customers of $100K: one adds $30K, one leaves at half-year (losing its $100K).
+    customers = pd.DataFrame({"id": ["a", "b", "c"], "segment": ["smb"] * 3, "start": [0.0] * 3,
+                              "arr": [100e3] * 3, "churned": [np.nan, 182.5, np.nan],
+                              "expansions": [1.0, 0.0, 0.0], "expansion_arr": [30e3, 0.0, 0.0]})
+    data = crm.CrmData(deals, customers, pd.Timestamp("2024-01-01", tz="UTC"), 365.0)
+    f = figures(data, min_n=1).set_index("figure")
+    # (30K - 100K) over 2.5 ARR-years of $100K: 1 - 70 / 250 = 0.72.
+    assert f.loc["nrr_annual", "value"] == pytest.approx(0.72)
+    assert f.loc["logo_churn_annual", "value"] == pytest.approx(1 / 2.5)
