@@ -228,3 +228,16 @@ def test_nrr_is_what_the_book_added_less_what_it_lost_per_arr_year():
     # (30K - 100K) over 2.5 ARR-years of $100K: 1 - 70 / 250 = 0.72.
     assert f.loc["nrr_annual", "value"] == pytest.approx(0.72)
     assert f.loc["logo_churn_annual", "value"] == pytest.approx(1 / 2.5)
+
+
+def test_the_mapping_renames_segments_sources_and_stages(tmp_path):
+    text = (CRM / "deals.csv").read_text(encoding="utf-8").splitlines()
+    renamed = [text[0]] + [line.replace(",smb,", ",Small Business,").replace(",search,", ",Web,")
+                           .replace(",discovery,", ",Discovery Call,") for line in text[1:]]
+    (tmp_path / "deals.csv").write_text("\n".join(renamed) + "\n", encoding="utf-8")
+    (tmp_path / "mapping.yaml").write_text("segments: {Small Business: smb}\nsources: {Web: search}\n"
+                                           "stages: {Discovery Call: discovery}\n", encoding="utf-8")
+    mapped = figures(crm.load(tmp_path / "deals.csv", mapping=tmp_path / "mapping.yaml"))
+    assert mapped.equals(figures(crm.load(CRM / "deals.csv")))
+    with pytest.raises(ScenarioError, match=r"unknown segment 'Small Business'.*\(and \d+ more rows\)"):
+        crm.load(tmp_path / "deals.csv")
