@@ -32,12 +32,13 @@ _Z = 1.959963984540054
 
 def against(design: str | Path, deals: str | Path, customers: str | Path | None = None, format: str = "neutral",
             mapping: str | Path | None = None, reps: int = 5, seed: int | None = None,
-            overrides: Sequence[str] = (), as_of: str | None = None) -> pd.DataFrame:
+            overrides: Sequence[str] = (), as_of: str | None = None,
+            stages: str | Path | None = None) -> pd.DataFrame:
     """Each figure of the data beside the design's: ``figure, unit, data, data_ci_low, data_ci_high,
     model, model_ci_low, model_ci_high, z, verdict``."""
     scn = load_scenario(design, overrides)
     data = crm.load(deals, customers, format, mapping, list(scn.market.segments),
-                    [*scn.market.channels, "referral", "outbound"], as_of)
+                    [*scn.market.channels, "referral", "outbound"], as_of, stages)
     horizon = scn.simulation.warmup + data.days
     scn = load_scenario(design, [*overrides, f"simulation.horizon={override_text(float(horizon))}"])
     root = scn.simulation.seed if seed is None else seed
@@ -79,6 +80,6 @@ def format_against(table: pd.DataFrame, title: str) -> str:
 def main(args: argparse.Namespace) -> int:
     """``orgsim check DESIGN --against DEALS.csv``: 0 done (1 with --strict and a figure differing)."""
     table = against(args.scenario, args.against, args.customers, args.format, args.mapping, args.reps, args.seed,
-                    args.overrides, args.as_of)
+                    args.overrides, args.as_of, args.stages)
     print(format_against(table, f"{Path(args.scenario).stem} beside {args.against} ({args.reps} replications)"))
     return 1 if args.strict and table["verdict"].isin(["above", "below"]).any() else 0

@@ -238,7 +238,8 @@ def calibrate(design: str | Path, deals: str | Path, customers: str | Path | Non
               format: str = "neutral", mapping: str | Path | None = None, params: Sequence[str] | None = None,
               trials: int = DEFAULT_TRIALS, reps: int = DEFAULT_REPS, seed: int | None = None,
               overrides: Sequence[str] = (), as_of: str | None = None,
-              progress: Callable[[int, int], None] | None = None) -> Calibration:
+              progress: Callable[[int, int], None] | None = None,
+              stages: str | Path | None = None) -> Calibration:
     """Fit the market parameters so that ``design`` reproduces the figures of the export.
 
     Returns a :class:`Calibration`; a :class:`ScenarioError` lists every problem of the input
@@ -260,7 +261,7 @@ def calibrate(design: str | Path, deals: str | Path, customers: str | Path | Non
         raise ScenarioError([Problem(str(design), None, "abstract", "a market to extend, not a design: "
                                                                     "calibrate a design that extends it")])
     sources = [*scn0.market.channels, "referral", "outbound"]
-    data = crm.load(deals, customers, format, mapping, list(scn0.market.segments), sources, as_of)
+    data = crm.load(deals, customers, format, mapping, list(scn0.market.segments), sources, as_of, stages)
     entry = entry_stage(data)
     target = figures(data)
     if target.empty:
@@ -506,6 +507,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customers", type=Path, metavar="CUSTOMERS.csv",
                         help="customers table (id, segment, start_at, arr, churned_at, expansions, expansion_arr)")
     parser.add_argument("--format", choices=crm.FORMATS, default="neutral", help="the export's format (default neutral)")
+    parser.add_argument("--stages", type=Path, metavar="STAGES.csv",
+                        help="the stage times as a long table (id, stage, entered_at), with the neutral format")
     parser.add_argument("--mapping", type=Path, metavar="MAPPING.yaml",
                         help="the CRM's stage (and segment, source, column) names as orgsim's")
     parser.add_argument("--design", type=Path, required=True, metavar="SCENARIO", help="the company's current design")
@@ -538,7 +541,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         cal = calibrate(args.design, args.data, args.customers, args.format, args.mapping, args.params,
-                        args.trials, args.reps, args.seed, args.overrides, args.as_of, update)
+                        args.trials, args.reps, args.seed, args.overrides, args.as_of, update, args.stages)
     finally:
         if bar is not None:
             bar.close()

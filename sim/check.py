@@ -417,6 +417,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     against.add_argument("--format", choices=("neutral", "salesforce", "hubspot"), default="neutral",
                          help="the export's format (default neutral)")
     against.add_argument("--mapping", type=Path, metavar="MAPPING.yaml", help="the CRM's stage names as orgsim's")
+    against.add_argument("--stages", type=Path, metavar="STAGES.csv",
+                         help="the stage times as a long table (id, stage, entered_at)")
     against.add_argument("--as-of", metavar="DATE", help="the export's date (default: the latest date in it)")
 
 

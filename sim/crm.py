@@ -7,7 +7,8 @@ Three formats are read (``docs/tutorial.md``, "Your own company", shows each on 
   (required), and ``first_response_at, lost_reason, amount, closed_at`` and one
   ``<stage>_entered_at`` column per opportunity stage (optional). ``stage`` is where the
   record is, or where it ended: ``lead`` or one of the stages (orgsim's ``discovery, demo,
-  proposal, close``); ``outcome`` is ``won``, ``lost`` or ``open``.
+  proposal, close``); ``outcome`` is ``won``, ``lost`` or ``open``. The stage times may come
+  instead as a long table (``--stages``): ``id, stage, entered_at``, a row per stage entered.
 - **salesforce**, an opportunity history report: one row per stage change, with
   ``OpportunityId, StageName, Amount, CloseDate, CreatedDate`` (the change's time) and the
   columns named in the mapping file for the segment and the lead source.
@@ -365,8 +366,17 @@ def _neutral(frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame | None:
 
 
 def _check_records(table: pd.DataFrame, segments: Sequence[str], sources: Sequence[str], mapping: Mapping,
-                   problems: _Problems, neutral: bool, id_column: str) -> pd.DataFrame:
-    """Names known, ids unique, outcomes complete, and every record's times in order."""
+                   problems: _Problems, neutral: bool, id_column: str,
+                   derived: dict[str, str] | None = None) -> pd.DataFrame:
+    """Names known, ids unique, outcomes complete, and every record's times in order.
+
+    ``derived`` names the file a stage-time column came from (a long stage history), for the messages.
+    """
+    derived = derived or {}
+
+    def label(c: str) -> str:
+        return f"{c} (from {derived[c]})" if c in derived else c
+
     lines = table["_line"].to_numpy()
     table = table.copy()
     table["segment"] = _names(table["segment"], lines, "segment", segments, mapping.segments, problems,
@@ -388,7 +398,7 @@ def _check_records(table: pd.DataFrame, segments: Sequence[str], sources: Sequen
             if pd.isna(t):
                 continue
             if seen is not None and t < seen[1]:
-                problems.add(line, c, f"stages out of order: {c} {t:%Y-%m-%d %H:%M} is before {seen[0]} "
+                problems.add(line, label(c), f"stages out of order: {c} {t:%Y-%m-%d %H:%M} is before {seen[0]} "
                                       f"{seen[1]:%Y-%m-%d %H:%M}")
             seen = (c, t)
         stage_rank = rank.get(str(row["stage"]))
@@ -396,7 +406,7 @@ def _check_records(table: pd.DataFrame, segments: Sequence[str], sources: Sequen
             for s in STAGES[stage_rank:]:
                 c = f"{s}_entered_at"
                 if rank[s] > stage_rank and c in table and pd.notna(row[c]):
-                    problems.add(line, c, f"stages out of order: entered {s} but the record's stage is "
+                    problems.add(line, label(c), f"stages out of order: entered {s} but the record's stage is "
                                           f"{row['stage']}")
                     break
         for c in ("first_response_at", "closed_at"):
@@ -416,13 +426,38 @@ def _days(series: pd.Series, start: pd.Timestamp) -> np.ndarray:
     return days
 
 
+def _history(path: Path, table: pd.DataFrame, deals: Path, mapping: Mapping) -> dict[str, pd.Series]:
+    """A long stage history (``id, stage, entered_at``: a row per stage a record entered) as one
+    ``<stage>_entered_at`` column per stage, aligned with ``table`` (the earliest entry counts)."""
+    frame = _read_csv(path)
+    problems = _Problems(str(path))
+    if not _columns(frame, ("id", "stage", "entered_at"), problems, "a stage history"):
+        problems.raise_if_any()
+    lines = np.arange(len(frame)) + 2
+    stage = _names(frame["stage"], lines, "stage", STAGES, mapping.stages, problems, "stage")
+    when = _dates(frame, "entered_at", problems, required=True)
+    known = set(table["id"].astype(str))
+    for i, v, more in _first_of_each(frame["id"], (~frame["id"].isin(list(known))).to_numpy()):
+        problems.add(int(lines[i]), "id", f"no record {v[:40]!r} in {deals}{more}")
+    twice = [c for c in table.columns if c.endswith("_entered_at")]
+    for c in twice:
+        problems.add(None, "", f"stage times in both files: {deals} has a {c} column; keep one of the two")
+    problems.raise_if_any()
+    first = pd.DataFrame({"id": frame["id"], "stage": stage, "when": when}).groupby(["id", "stage"])["when"].min()
+    ids = table["id"].astype(str)
+    return {f"{s}_entered_at": ids.map(first.xs(s, level="stage")) if s in set(stage) else
+            pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns, UTC]") for s in STAGES}
+
+
 def read_deals(path: str | Path, format: str = "neutral", mapping: Mapping | None = None,
                segments: Sequence[str] = ("smb", "mm", "ent"),
-               sources: Sequence[str] = SOURCES) -> pd.DataFrame:
+               sources: Sequence[str] = SOURCES, history: str | Path | None = None) -> pd.DataFrame:
     """The export as one checked row per record (timestamps in UTC), or a ScenarioError with every problem.
 
     ``segments`` and ``sources`` are the market's names (the design's segments and channels):
-    a record's name must be one of them, or be renamed to one by ``mapping``.
+    a record's name must be one of them, or be renamed to one by ``mapping``. ``history`` (neutral
+    format only) is a long table of stage entries, ``id, stage, entered_at``, in place of the
+    ``<stage>_entered_at`` columns.
     """
     if format not in FORMATS:
         raise ScenarioError([Problem("--format", None, "", f"expected one of {', '.join(FORMATS)}, got {format!r}"
@@ -435,8 +470,16 @@ def read_deals(path: str | Path, format: str = "neutral", mapping: Mapping | Non
     table = read(frame, problems) if format == "neutral" else read(frame, mapping, problems)  # type: ignore[operator]
     problems.raise_if_any()
     assert table is not None
+    derived: dict[str, str] = {}
+    if history is not None:
+        if format != "neutral":
+            raise ScenarioError([Problem("--stages", None, "", f"a stage history goes with the neutral format; "
+                                                               f"a {format} export holds its stage times itself")])
+        for c, col in _history(Path(history), table, path, mapping).items():
+            table[c] = col.to_numpy()
+            derived[c] = str(history)
     id_column = {"neutral": "id", "salesforce": "OpportunityId", "hubspot": "dealname"}[format]
-    table = _check_records(table, segments, sources, mapping, problems, format == "neutral", id_column)
+    table = _check_records(table, segments, sources, mapping, problems, format == "neutral", id_column, derived)
     problems.raise_if_any()
     return table.drop(columns="_line").reset_index(drop=True)
 
@@ -479,14 +522,14 @@ def read_customers(path: str | Path, segments: Sequence[str] = ("smb", "mm", "en
 def load(deals: str | Path, customers: str | Path | None = None, format: str = "neutral",
          mapping: str | Path | None = None, segments: Sequence[str] = ("smb", "mm", "ent"),
          sources: Sequence[str] = SOURCES,
-         as_of: str | None = None) -> CrmData:
+         as_of: str | None = None, history: str | Path | None = None) -> CrmData:
     """Read and check an export (and its customers table) into days since the earliest record.
 
     The records are taken to cover the time from the earliest ``created_at`` to ``as_of``
     (default: the latest date anywhere in the files: the day of the export).
     """
     mapped = read_mapping(mapping)
-    table = read_deals(deals, format, mapped, segments, sources)
+    table = read_deals(deals, format, mapped, segments, sources, history)
     cust = read_customers(customers, segments, mapped) if customers is not None else None
     times = [table[c] for c in table.columns if c.endswith("_at")]
     if cust is not None:

@@ -107,12 +107,12 @@ def test_figures_carry_their_sampling_uncertainty():
 
 @pytest.fixture(scope="module")
 def calibrated():
-    # Cheap: three parameters, 10 trials and 5 scan points each, one replication of 15 months
-    # (a 3-month warmup before the year of data): 25 runs of ~0.5 s.
+    # Cheap: three parameters, 8 trials and 5 scan points each, one replication of 15 months
+    # (a 3-month warmup before the year of data): about 27 runs of ~0.6 s CPU.
     return calibrate(SCN, CRM / "deals.csv", params=["market.segments.<segment>.acv",
                                                      "market.segments.<segment>.deliberation_scale",
                                                      "market.segments.<segment>.base_churn_annual"],
-                     trials=10, reps=1, overrides=["simulation.warmup=3mo"])
+                     trials=8, reps=1, overrides=["simulation.warmup=3mo"])
 
 
 def test_calibrate_recovers_the_known_market_within_its_band(calibrated):
@@ -241,3 +241,32 @@ def test_the_mapping_renames_segments_sources_and_stages(tmp_path):
     assert mapped.equals(figures(crm.load(CRM / "deals.csv")))
     with pytest.raises(ScenarioError, match=r"unknown segment 'Small Business'.*\(and \d+ more rows\)"):
         crm.load(tmp_path / "deals.csv")
+
+
+def test_a_long_stage_history_reads_as_the_stage_columns(tmp_path):
+    wide = pd.read_csv(CRM / "deals.csv", dtype=str, keep_default_na=False)
+    columns = [f"{s}_entered_at" for s in crm.STAGES]
+    long = wide.melt(id_vars="id", value_vars=columns, var_name="stage", value_name="entered_at")
+    long = long[long["entered_at"] != ""].assign(stage=lambda d: d["stage"].str.removesuffix("_entered_at"))
+    wide.drop(columns=columns).to_csv(tmp_path / "deals.csv", index=False)
+    long.to_csv(tmp_path / "stages.csv", index=False)
+    read = figures(crm.load(tmp_path / "deals.csv", history=tmp_path / "stages.csv"))
+    assert read.equals(figures(crm.load(CRM / "deals.csv")))
+    # An entry for a record the deals do not hold, and a stage out of order, each on its own line.
+    extra = long.head(1).assign(id="L999999")
+    early = long[long["stage"] == "demo"].head(1).assign(entered_at="2020-01-01T00:00")  # before its discovery
+    pd.concat([long, extra]).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ScenarioError) as exc:
+        crm.load(tmp_path / "deals.csv", history=tmp_path / "bad.csv")
+    assert f"bad.csv:{len(long) + 2}: id: no record 'L999999' in {tmp_path / 'deals.csv'}" in str(exc.value)
+    pd.concat([long, early]).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ScenarioError) as exc:
+        crm.load(tmp_path / "deals.csv", history=tmp_path / "bad.csv")
+    text = str(exc.value)
+    line = 2 + int(np.flatnonzero(wide["id"] == early["id"].iloc[0])[0])  # the record's line in deals.csv
+    assert f"deals.csv:{line}: demo_entered_at (from {tmp_path / 'bad.csv'}): stages out of order: demo_entered_at " \
+           f"2020-01-01 00:00 is before discovery_entered_at" in text
+    with pytest.raises(ScenarioError, match="stage times in both files"):
+        crm.load(CRM / "deals.csv", history=tmp_path / "stages.csv")
+    with pytest.raises(ScenarioError, match="a stage history goes with the neutral format"):
+        crm.load(CRM / "hubspot_deals.csv", format="hubspot", mapping=MAPPING, history=tmp_path / "stages.csv")
