@@ -50,6 +50,22 @@ def runner_latency(baseline: Path, design: Path, sets: list[str], reps: int = 10
     return (first if first is not None else job.first_answer or 0.0), time.perf_counter() - started
 
 
+def cpu_per_replication(paths: list[Path], sets: list[str]) -> list[float]:
+    """CPU seconds of one replication of each design, in this process: what the latencies would
+    be made of on an idle machine (two rounds of the slowest design for the first answer)."""
+    from sim.experiment import replicate
+    from sim.scenario import load_scenario
+    from sim.streams import replication_seed
+
+    out = []
+    for path in paths:
+        scn = load_scenario(path, sets)
+        started = time.process_time()
+        replicate(scn, 0, replication_seed(scn.simulation.seed, 0))
+        out.append(time.process_time() - started)
+    return out
+
+
 def browser_latency(baseline: str, design: str, sets: list[str], reps: int = 10) -> tuple[float, float]:
     """The same, end to end: orgsim app in a subprocess, a lever moved in headless chromium."""
     from playwright.sync_api import sync_playwright
@@ -110,6 +126,12 @@ def main() -> None:
           f"{'met' if first <= FIRST_TARGET else 'not met'})")
     print(f"  {args.reps} replications:                  {ten:5.1f} s  (target <= {TEN_TARGET:g} s: "
           f"{'met' if ten <= TEN_TARGET else 'not met'})")
+    cpu = cpu_per_replication([base, design], sets + change)
+    slowest = max(cpu)
+    print(f"  CPU seconds per replication: {', '.join(f'{c:.2f}' for c in cpu)}; on an idle machine with one core "
+          f"per design: first answer ~{2 * slowest:.1f} s, {args.reps} replications ~{args.reps * slowest:.1f} s")
+    print(f"  load average while measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"(other processes share these cores: the wall times above include their share)")
     if args.browser:
         first, ten = browser_latency(args.baseline, args.design, sets, args.reps)
         print(f"  in the browser, lever moved to answer: first {first:5.1f} s, {args.reps} replications {ten:5.1f} s")
