@@ -281,10 +281,25 @@ def _experiment(args: argparse.Namespace, paths: list[Path]) -> int:
         results.meta["priorities"] = args.priorities  # the report's scorecard reads them from the manifest
     folder = write_results(results, args.out, args.command, argv=sys.argv, charts=not args.no_charts)
     print(format_table(results.summary, results.names))
+    _payback_lines(results)
     if getattr(args, "robust", False) and len(scenarios) > 1:
         _robust_lines(args, scenarios)
     print(f"\nresults: {folder}")
     return 0
+
+
+def _payback_lines(results: Any) -> None:
+    """When each design pays back against the baseline: only where some design's capacity
+    changes over time (a static comparison prints what it always printed)."""
+    from .timeline import changes_over_time, payback
+
+    if results.timeline is None or len(results.names) < 2 or not changes_over_time(results.scenarios):
+        return
+    table = payback(results.timeline, results.names[0])
+    print(f"\npayback against {results.names[0]} (the first month from which the cumulative paired "
+          f"contribution, gross margin minus cost, stays positive; timeline.csv, payback.csv):")
+    for row in table.itertuples():
+        print(f"  {row.scenario}: {row.payback} ({row.reps_paid_back} of {row.n} replications pay back)")
 
 
 def _robust_lines(args: argparse.Namespace, scenarios: Sequence[Any]) -> None:

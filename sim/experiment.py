@@ -111,6 +111,8 @@ class Results:
     survival: pd.DataFrame
     arr: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Every replication month by month (``scenario, replication`` and sim.timeline.monthly's columns).
+    timeline: pd.DataFrame | None = None
 
     @property
     def names(self) -> list[str]:
@@ -342,7 +344,7 @@ def run_experiment(
 
 def _assemble(scenarios: list[Scenario], tasks: list[Task],
               outcomes: dict[tuple[Any, ...], Measured]) -> Results:
-    rows, funnel, survival, arr = [], [], [], []
+    rows, funnel, survival, arr, months = [], [], [], [], []
     for t in tasks:
         i, r, s = t.key[0], t.replication, t.seed
         m = outcomes[t.key]
@@ -351,6 +353,8 @@ def _assemble(scenarios: list[Scenario], tasks: list[Task],
         funnel += [(name, r, step, n) for step, n in m.funnel.items()]
         survival += [(name, r, int(mo), v) for mo, v in zip(SURVIVAL_MONTHS, m.survival)]
         arr += [(name, r, mo + 1, v) for mo, v in enumerate(m.arr_by_month)]
+        if m.timeline is not None:
+            months.append(m.timeline.assign(scenario=name, replication=r))
     reps = pd.DataFrame(rows)
     names = [s.name for s in scenarios]
     return Results(
@@ -361,4 +365,13 @@ def _assemble(scenarios: list[Scenario], tasks: list[Task],
         funnel=pd.DataFrame(funnel, columns=["scenario", "replication", "step", "buyers"]),
         survival=pd.DataFrame(survival, columns=["scenario", "replication", "month", "share_active"]),
         arr=pd.DataFrame(arr, columns=["scenario", "replication", "month", "arr"]).astype({"arr": np.float64}),
+        timeline=_timeline(months),
     )
+
+
+def _timeline(months: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """The replications' monthly tables as one, ``scenario`` and ``replication`` first."""
+    if not months:
+        return None
+    table = pd.concat(months, ignore_index=True)
+    return table[["scenario", "replication", *[c for c in table.columns if c not in ("scenario", "replication")]]]

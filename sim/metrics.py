@@ -21,6 +21,7 @@ from .kpis import LOST_REASONS, NEVER_ANSWERED, REGISTRY, nan_reasons
 from .kpis import docs as kpi_docs
 from .model import SimResult
 from .schema import COHORT_NAMES, Segment
+from .timeline import monthly
 
 __all__ = ["KPI_DOCS", "Measured", "measure", "LOST_REASONS", "SURVIVAL_MONTHS"]
 
@@ -48,6 +49,8 @@ class Measured:
     arr_by_month: np.ndarray  # ARR at the end of each month of the run
     #: KPI -> why it is NaN in this replication ("n/a (only 7 renewals)"), where the registry knows.
     reasons: dict[str, str] = field(default_factory=dict)
+    #: The run month by month (sim.timeline.monthly): ARR, money, heads and capacity by role.
+    timeline: pd.DataFrame | None = None
 
 
 def _pct(values: pd.Series, q: float) -> float:
@@ -109,7 +112,7 @@ def measure(res: SimResult) -> Measured:
     k["at_risk_share"] = _div(active.at_risk.astype(bool).sum(), len(active))
     k["north_star"] = float(k.get(scn.north_star, float("nan")))
     funnel = _funnel(res, cohort)
-    return Measured(k, funnel, _survival(b, t1), _arr_by_month(ev, t1), nan_reasons(k))
+    return Measured(k, funnel, _survival(b, t1), _arr_by_month(ev, t1), nan_reasons(k), monthly(res))
 
 
 def _win_rate(k: dict[str, float], res: SimResult, cohort: pd.DataFrame) -> None:

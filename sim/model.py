@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from .customer import installed_customers, start_installed
 from .events import EventLog
 from .journey import arrive, research_ended
 from .market import Buyer, buyer_chunks, plan_for, scheduled_buyers
-from .org import build_roles
+from .org import RoleQueue, build_roles
 from .prospecting import start_prospecting
 from .schema import Scenario
 from .streams import Streams
@@ -54,6 +55,10 @@ class SimResult:
     #: Every keyed decision after signature and in trials (sim.context.Decision columns), when
     #: asked for (``simulate(..., decisions=True)``); None otherwise.
     decisions: pd.DataFrame | None = None
+    #: Everyone who worked in a role whose capacity changes (``role, joined, left, ramp_time,
+    #: ramp_start``; ``left`` inf for those still there, ``ramp_time`` NaN: no ramp); None when
+    #: no role's capacity changes. The monthly timeline (sim.timeline) counts heads from it.
+    staff: pd.DataFrame | None = None
 
 
 def _arrivals(env: simpy.Environment, ctx: JourneyContext, chunks: Iterable[list[Buyer]],
@@ -159,4 +164,15 @@ def _simulate(scn: Scenario, seed: int, events: bool, decisions: bool = False) -
         for r in roles.values()
     ]
     made = None if ctx.decisions is None else pd.DataFrame(ctx.decisions, columns=list(Decision._fields))
-    return SimResult(scn, seed, log.frame(), table, pd.DataFrame(role_rows), made)
+    return SimResult(scn, seed, log.frame(), table, pd.DataFrame(role_rows), made, _staff_table(roles))
+
+
+def _staff_table(roles: dict[str, RoleQueue]) -> pd.DataFrame | None:
+    """One row per person of a role whose capacity changes (None: no such role)."""
+    teams = [(r.name, team) for r in roles.values() if r.staffed is not None for team in r.staffed]
+    if not teams:
+        return None
+    # The people there at the start are ramped (sim.staffing): only later joiners ramp up.
+    rows = [(name, p.joined, p.left, math.nan if team.ramp_time is None or p.joined == 0.0 else team.ramp_time,
+             team.ramp_start) for name, team in teams for p in team.people]
+    return pd.DataFrame(rows, columns=["role", "joined", "left", "ramp_time", "ramp_start"])

@@ -23,6 +23,7 @@ import pandas as pd
 from .atomic import make_temp_dir, write_text, write_with
 from .experiment import Results
 from .scenario import resolved_yaml
+from .timeline import changes_over_time, paired_timeline, payback
 
 if TYPE_CHECKING:
     from .sensitivity import SensitivityResults
@@ -347,6 +348,12 @@ def write_results(results: Results, root: Path, command: str, argv: list[str] | 
         to_csv(results.funnel, tmp / "funnel.csv")
         to_csv(results.survival, tmp / "survival.csv")
         to_csv(results.arr, tmp / "arr.csv")
+        if results.timeline is not None and changes_over_time(results.scenarios):
+            # Only where capacity changes over time: a static comparison's folder stays as it was.
+            to_csv(results.timeline, tmp / "timeline.csv")
+            if len(results.names) > 1:
+                to_csv(paired_timeline(results.timeline, results.names[0]), tmp / "timeline_paired.csv")
+                to_csv(payback(results.timeline, results.names[0]), tmp / "payback.csv")
         return dict(results.meta)
 
     return _write_folder(root, command, results.names, fill, argv, charts=charts)

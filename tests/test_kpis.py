@@ -100,7 +100,8 @@ class Book:
         buyers = pd.DataFrame([{c: r[c] for c in BUYER_COLUMNS} for r in self.rows])
         roles = pd.DataFrame([{"role": name, "headcount": r.headcount, "kind": r.kind, "teams": r.teams,
                                "loaded_cost_annual": r.loaded_cost_annual, "cost_per_task": r.cost_per_task,
-                               "working_days_per_week": 5.0, "working_time_window": 100.0}
+                               "working_days_per_week": 5.0, "working_time_window": 100.0,
+                               "heads_window": float(r.headcount), "staffed_time_window": r.headcount * 100.0}
                               for name, r in scn.roles.items()])
         return SimResult(scn, 0, log.frame(), buyers, roles)
 
