@@ -71,7 +71,7 @@ def docs() -> list[Path]:
 
 
 #: Subcommands that write a results folder.
-WRITERS = {"run", "compare", "sweep", "sensitivity"}
+WRITERS = {"run", "compare", "sweep", "sensitivity", "optimize", "robustness"}
 #: Subcommands that take --jobs.
 PARALLEL = WRITERS | {"check"}
 

@@ -708,7 +708,12 @@ def summary_line(res: OptimizeResults) -> str:
     if len(row):
         r = row.iloc[0]
         vs = (f"; {o.kpi} {_show(o.kpi, r.diff_mean, signed=True)} [{_bound(o.kpi, r.diff_ci_low)}, "
-              f"{_bound(o.kpi, r.diff_ci_high)}] vs today")
+              f"{_bound(o.kpi, r.diff_ci_high)}]")
+        chosen = c[(c.against == "start") & (c.candidate == r.candidate)].set_index("kpi")
+        for m in money:  # what the budget buys: the chosen mix's cost against today's
+            if m.kpi in chosen.index and m.kpi != o.kpi and math.isfinite(float(chosen.loc[m.kpi].diff_mean)):
+                vs += f", {m.kpi} {_show(m.kpi, float(chosen.loc[m.kpi].diff_mean), signed=True)}"
+        vs += " vs today"
     pcs = f" (P(correct selection) >= {res.pcs:.0%} within {_zone(o.kpi, res.delta or 0)})" \
         if res.pcs is not None and math.isfinite(res.pcs) else ""
     return f"{head}: {changes}{vs}{pcs}"
@@ -721,7 +726,8 @@ def _zone(kpi: str, delta: float) -> str:
 
 def near_ties(res: OptimizeResults) -> list[str]:
     """Candidates as good as the chosen one within the indifference zone (the paired 95% CI of
-    the difference lies inside +-delta), with what they save: a cheaper equal is worth a look."""
+    the difference lies inside +-delta) and cheaper on a cost KPI, with what they save: a
+    cheaper equal is worth a look (with no cost KPI measured, every such equal is named)."""
     o = res.setup.objectives[0]
     c, cand = res.comparisons, res.candidates
     if len(res.setup.objectives) != 1 or not len(c) or not len(cand) or not res.delta:
@@ -735,11 +741,14 @@ def near_ties(res: OptimizeResults) -> list[str]:
         if not (-res.delta <= d.diff_ci_low and d.diff_ci_high <= res.delta):
             continue
         point = {lv.key: r[lv.key] for lv in res.setup.levers}
-        costs = [f"{k} {_show(k, float(mine.loc[k].diff_mean), signed=True)}" for k in mine.index
-                 if k != o.kpi and "cost" in k and math.isfinite(float(mine.loc[k].diff_mean))]
+        costs = {k: float(mine.loc[k].diff_mean) for k in mine.index
+                 if k != o.kpi and "cost" in k and math.isfinite(float(mine.loc[k].diff_mean))}
+        if costs and not any(v < 0 for v in costs.values()):
+            continue  # as good and no cheaper: nothing to prefer it for
         lines.append(f"Within {_zone(o.kpi, res.delta)} of the chosen (paired 95% CI "
                      f"[{_bound(o.kpi, d.diff_ci_low)}, {_bound(o.kpi, d.diff_ci_high)}]): {r['source']} "
-                     f"({point_label(point)})" + (f", {', '.join(costs)}" if costs else ""))
+                     f"({point_label(point)})"
+                     + "".join(f", {k} {_show(k, v, signed=True)}" for k, v in costs.items()))
     return lines
 
 

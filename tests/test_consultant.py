@@ -276,7 +276,8 @@ def test_palette_tells_fifteen_designs_apart() -> None:
         assert sum((x - y) ** 2 for x, y in zip(to_rgb(a), to_rgb(b))) ** 0.5 > 0.12, (a, b)
 
 
-def _overlaps(fig: Any) -> list[tuple[str, str]]:
+def _drawn_texts(fig: Any) -> list[tuple[str, Any]]:
+    """Each text the figure draws, with its box in pixels."""
     from matplotlib.text import Text
 
     renderer = fig.canvas.get_renderer()
@@ -297,6 +298,11 @@ def _overlaps(fig: Any) -> list[tuple[str, str]]:
         bb = t.get_window_extent(renderer)
         if bb.width > 0 and bb.height > 0:
             boxes.append((t.get_text(), bb))
+    return boxes
+
+
+def _overlaps(fig: Any) -> list[tuple[str, str]]:
+    boxes = _drawn_texts(fig)
     bad = []
     for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
         w = min(a.x1, b.x1) - max(a.x0, b.x0)
@@ -455,5 +461,23 @@ def test_charts_of_a_degenerate_run_stay_on_their_page(write_scenario, tmp_path:
                 tight = fig.get_tightbbox(fig.canvas.get_renderer())
                 width, height = fig.get_size_inches()
                 assert tight.width <= 1.2 * width and tight.height <= 1.2 * height, (chart.stem, tight)
+    finally:
+        close_charts(charts)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_no_text_runs_off_the_page(three: Path, lang: str) -> None:
+    """Every drawn text of every chart lies inside its figure (end labels carry the longest
+    design names with their values; a fixed right margin once cut them off)."""
+    data = read_folder(three)
+    cat = catalogue(lang)
+    charts = draw_charts(data, cat)
+    try:
+        with chart_style(cat):
+            for chart in charts:
+                fig = chart.fig
+                fig.canvas.draw()
+                for text, bb in _drawn_texts(fig):
+                    assert fig.bbox.x0 - 1 <= bb.x0 and bb.x1 <= fig.bbox.x1 + 1, (chart.stem, text)
     finally:
         close_charts(charts)

@@ -209,3 +209,42 @@ def test_a_candidate_equal_within_the_zone_is_named_with_what_it_saves(uninterru
     lines = near_ties(res)
     assert len(lines) == 1 and "trial 1" in lines[0] and f"{HEADCOUNT}=4" in lines[0]
     assert near_ties(dataclasses.replace(res, delta=10.0)) == []
+
+
+def test_the_answer_under_a_budget_says_what_the_chosen_mix_costs_against_today(uninterrupted):
+    import dataclasses
+
+    import pandas as pd
+
+    from sim.optimize import Objective, summary_line
+
+    setup = dataclasses.replace(uninterrupted.setup, objectives=[Objective("nrr", True)],
+                                constraints=[parse_constraint("total_cost<=5.35M")])
+    cand = pd.DataFrame({"candidate": [0, 1], "source": ["trial 3", "start"], HEADCOUNT: [4, 5],
+                         "chosen": [True, False]})
+    comp = pd.DataFrame([{"candidate": 0, "against": "start", "kpi": k, "diff_mean": m, "diff_ci_low": lo,
+                          "diff_ci_high": hi} for k, m, lo, hi in (("nrr", 0.021, 0.012, 0.03),
+                                                                  ("total_cost", -4e5, -4e5, -4e5))])
+    res = dataclasses.replace(uninterrupted, setup=setup, candidates=cand, comparisons=comp,
+                              best={HEADCOUNT: 4}, delta=0.005)
+    assert summary_line(res) == (f"Best mix under $5.35M: {HEADCOUNT}=4; nrr +2.1 pp [1.2, 3.0], "
+                                 "total_cost -$400.0K vs today (P(correct selection) >= 95% within 0.5 pp)")
+
+
+def test_an_equal_that_costs_more_is_not_offered(uninterrupted):
+    import dataclasses
+
+    import pandas as pd
+
+    from sim.optimize import Objective, near_ties
+
+    setup = dataclasses.replace(uninterrupted.setup, objectives=[Objective("nrr", True)],
+                                constraints=[parse_constraint("total_cost<=5.35M")])
+    cand = pd.DataFrame({"candidate": [0, 1, 2], "source": ["trial 3", "trial 1", "trial 2"],
+                         HEADCOUNT: [4, 5, 3], "chosen": [True, False, False]})
+    comp = pd.DataFrame([{"candidate": c, "against": "best", "kpi": k, "diff_mean": m, "diff_ci_low": m - 0.001,
+                          "diff_ci_high": m + 0.001}
+                         for c, cost in ((1, 2e5), (2, -1e5)) for k, m in (("nrr", 0.0), ("total_cost", cost))])
+    res = dataclasses.replace(uninterrupted, setup=setup, candidates=cand, comparisons=comp, delta=0.005)
+    lines = near_ties(res)
+    assert len(lines) == 1 and "trial 2" in lines[0] and "total_cost -$100.0K" in lines[0]

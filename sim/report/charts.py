@@ -80,14 +80,31 @@ def _focus_note(data: ReportData, shown: list[str], kpi: str, cat: Catalogue) ->
 
 
 def _end_labels(ax: Any, ends: list[tuple[str, float]], x: float, colors: dict[str, str], cat: Catalogue,
-                gap: float, fmt: Callable[[float], str] | None = None, log: bool = False) -> None:
+                gap: float, fmt: Callable[[float], str] | None = None, log: bool = False) -> list[Any]:
     """Each line's design (and value) at its right end, spread so that no two labels touch."""
     ys = [math.log10(max(v, 1e-9)) if log else v for _, v in ends]
     spread = _spread(ys, gap)
+    labels = []
     for (name, v), y in zip(ends, spread):
         text = cat.design(name) + (f"  {fmt(v)}" if fmt else "")
-        ax.annotate(text, (x, 10**y if log else y), xytext=(6, 0), textcoords="offset points", va="center",
-                    fontsize=8.5, color=colors[name], fontweight="bold", annotation_clip=False)
+        labels.append(ax.annotate(text, (x, 10**y if log else y), xytext=(6, 0), textcoords="offset points",
+                                  va="center", fontsize=8.5, color=colors[name], fontweight="bold",
+                                  annotation_clip=False))
+    return labels
+
+
+def _keep_inside(ax: Any, labels: list[Any]) -> None:
+    """Narrow the plot until the end labels fit in the figure: a long design name with its
+    value would otherwise run off the right edge. Call once the axis limits are final."""
+    if not labels:
+        return
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    right = max(t.get_window_extent(renderer).x1 for t in labels)
+    limit = fig.bbox.x1 - 0.01 * fig.bbox.width
+    if right > limit:
+        pos = ax.get_position()
+        ax.set_position([pos.x0, pos.y0, pos.width - (right - limit) / fig.bbox.width, pos.height])
 
 
 def _money_axis(axis: Any, cat: Catalogue) -> None:
@@ -208,6 +225,7 @@ def funnel_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     colors = design_colors(data.names)
     x = np.arange(len(means.index))
     ends = []
+    labels: list[Any] = []
     for name in shown:
         values = means[name].to_numpy(float)
         ax.plot(x, values, marker="o", markersize=5.5, linewidth=2.4, color=colors[name], zorder=3)
@@ -218,11 +236,12 @@ def funnel_chart(data: ReportData, cat: Catalogue) -> Chart | None:
         low, high = min(positive) * 0.6, max(positive) * 1.6
         ax.set_ylim(low, high)
         gap = (math.log10(high) - math.log10(low)) * 0.045
-        _end_labels(ax, ends, float(x[-1]), colors, cat, gap, lambda v: f"{v:,.0f}", log=True)
+        labels = _end_labels(ax, ends, float(x[-1]), colors, cat, gap, lambda v: f"{v:,.0f}", log=True)
     ax.set_xlim(-0.3, len(x) - 0.7)
     ax.set_xticks(x, [wrap(cat.name("steps", s), cat, 11) for s in means.index], fontsize=8.5)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_ylabel(cat.t("charts.funnel.ylabel"))
+    _keep_inside(ax, labels)
     chart = _finish(fig, header, "funnel", title, "funnel")
     chart.designs = shown
     return chart
@@ -289,20 +308,23 @@ def retention_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     floor = 100.0
     x_end = 0.0
     ends = []
+    labels: list[Any] = []
     for name in names:
         band = _band(data.survival[data.survival.scenario == name].dropna(), "month", "share_active")
         if band.empty:
             continue
-        ax.plot(band.month, band["mean"] * 100, color=colors[name], linewidth=2.4)
+        ax.plot(band.month, band["mean"] * 100, color=colors[name], linewidth=2.4,
+                marker="o" if len(band) == 1 else None)  # a lone month is a point, not a line
         ax.fill_between(band.month, band.low * 100, band.high * 100, color=colors[name], alpha=0.12, linewidth=0)
         floor = min(floor, float(band.low.min()) * 100)
         ends.append((name, float(band["mean"].iloc[-1]) * 100))
         x_end = max(x_end, float(band.month.max()))
     bottom = max(0.0, math.floor((floor - 3) / 5) * 5)
     if ends:
-        _end_labels(ax, ends, x_end, colors, cat, (101 - bottom) * 0.045, lambda v: f"{v:.0f}%")
+        labels = _end_labels(ax, ends, x_end, colors, cat, (101 - bottom) * 0.045, lambda v: f"{v:.0f}%")
     ax.set_ylim(bottom, 101)
     _month_axis(ax, x_end)
+    _keep_inside(ax, labels)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
     ax.set_xlabel(cat.t("charts.retention.xlabel"))
     ax.set_ylabel(cat.t("charts.retention.ylabel"))
@@ -323,19 +345,21 @@ def arr_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     fig.subplots_adjust(right=0.8)
     colors = design_colors(data.names)
     ends = []
+    labels: list[Any] = []
     top = x_end = 0.0
     for name in names:
         band = _band(data.arr[data.arr.scenario == name], "month", "arr")
         if band.empty:
             continue
-        ax.plot(band.month, band["mean"], color=colors[name], linewidth=2.4)
+        ax.plot(band.month, band["mean"], color=colors[name], linewidth=2.4,
+                marker="o" if len(band) == 1 else None)
         ax.fill_between(band.month, band.low, band.high, color=colors[name], alpha=0.12, linewidth=0)
         ends.append((name, float(band["mean"].iloc[-1])))
         top = max(top, float(band.high.max()))
         x_end = max(x_end, float(band.month.max()))
     if ends:
-        _end_labels(ax, ends, x_end, colors, cat, top * 1.05 * 0.045,
-                    lambda v: K.fmt_money(v, cat))
+        labels = _end_labels(ax, ends, x_end, colors, cat, top * 1.05 * 0.045,
+                             lambda v: K.fmt_money(v, cat))
     sim = data.scenarios[data.baseline].get("simulation", {})
     warmup_months = float(sim.get("warmup", 0.0)) / (365.0 / 12)
     if warmup_months > 0:
@@ -345,6 +369,7 @@ def arr_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     ax.set_ylim(bottom=0)
     _money_axis(ax.yaxis, cat)
     _month_axis(ax, x_end)
+    _keep_inside(ax, labels)
     ax.set_xlabel(cat.t("charts.arr.xlabel"))
     ax.set_ylabel(cat.t("charts.arr.ylabel"))
     chart = _finish(fig, header, "arr", title, "retention")
@@ -530,9 +555,10 @@ def roles_chart(data: ReportData, cat: Catalogue) -> Chart | None:
 def draw_charts(data: ReportData, cat: Catalogue) -> list[Chart]:
     """Every chart the folder's tables support, in the report's order."""
     from .explore import sweep_chart, tornado_chart
+    from .over_time import over_time_chart
 
     builders: tuple[Callable[[ReportData, Catalogue], Chart | None], ...] = (
-        forest_chart, funnel_chart, lost_chart, retention_chart, arr_chart, ltv_cac_chart,
+        forest_chart, funnel_chart, lost_chart, retention_chart, arr_chart, over_time_chart, ltv_cac_chart,
         people_cost_chart, roles_chart, sweep_chart, tornado_chart)
     if data.summary.empty:  # a sweep folder
         builders = (sweep_chart,)
