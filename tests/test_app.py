@@ -2,7 +2,7 @@
 
 The browser tests start ``orgsim app`` on a free localhost port (the real command, in a
 subprocess) and drive Debian's headless chromium through Playwright (``executable_path``: no
-browser is downloaded). Runs are tiny (a six-month horizon, three replications) so the file
+browser is downloaded). Runs are tiny (a six-month horizon, two replications) so the file
 takes well under a minute. In CI (``CI`` set) a missing browser or framework fails the tests
 instead of skipping them: ``.ci/install-app-deps.sh`` and the ``test`` extra bring both.
 """
@@ -31,9 +31,9 @@ from sim.scenario import ScenarioError, load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 CHROMIUM = Path("/usr/bin/chromium")
-#: The live view of the browser tests: a six-month run, three replications.
+#: The live view of the browser tests: a six-month run, two replications.
 TINY = ("simulation.horizon=6mo", "simulation.warmup=1mo")
-REPS = 3
+REPS = 2
 IN_CI = bool(os.environ.get("CI"))
 
 
