@@ -8,7 +8,11 @@ import pytest
 
 import sim
 from sim.cli import main
+from sim.locale import catalogue
 from sim.metrics import measure
+from sim.report.charts import close_charts
+from sim.report.folder import read_folder
+from sim.report.over_time import over_time_chart
 from sim.timeline import MONTH, monthly, paired_timeline, payback, payback_month, payback_text
 
 #: Buyers arrive and buy in days; people cost money; the horizon is four whole months.
@@ -124,3 +128,10 @@ def test_compare_prints_the_payback_only_where_capacity_changes(write_scenario, 
     assert "payback against stay" in out and line.startswith(f"  grow: {table.payback.iloc[0]} (")
     timeline = pd.read_csv(next((tmp_path / "grow").iterdir()) / "timeline.csv")
     assert set(timeline.scenario) == {"stay", "grow"} and len(timeline) == 2 * 2 * 4
+    # The report's "Over time" chart: drawn from the folder with timeline.csv only.
+    chart = over_time_chart(read_folder(next((tmp_path / "grow").iterdir())), catalogue("en"))
+    assert chart is not None and chart.stem == "over_time" and chart.section == "retention"
+    never = pd.isna(table.payback_month.iloc[0])
+    assert chart.title.startswith("No design's") if never else chart.title.startswith("grow pays back")
+    close_charts([chart])
+    assert over_time_chart(read_folder(folder), catalogue("en")) is None

@@ -58,6 +58,9 @@ class ReportData:
     sensitivity: pd.DataFrame | None = None
     robustness: pd.DataFrame | None = None
     switching: pd.DataFrame | None = None
+    #: Month by month (timeline.csv) and the payback months (payback.csv), where capacity changes.
+    timeline: pd.DataFrame | None = None
+    payback: pd.DataFrame | None = None
     folder: Path | None = None
     ci_level: float = CI_LEVEL
 
@@ -148,6 +151,8 @@ _COLUMNS = {
     "arr.csv": ("scenario", "replication", "month", "arr"),
     "sweep_summary.csv": ("point", "kpi", "mean", "ci_low", "ci_high", "n"),
     "sensitivity.csv": ("parameter", "kpi"),
+    "timeline.csv": ("scenario", "replication", "month", "cumulative_contribution"),
+    "payback.csv": ("scenario", "baseline", "payback_month", "ci_low", "ci_high"),
 }
 #: Columns that hold numbers wherever they appear.
 _NUMBERS = ("mean", "ci_low", "ci_high", "n", "replication", "month", "buyers", "share_active", "arr", "point")
@@ -239,6 +244,8 @@ def read_folder(folder: Path) -> ReportData:
         sensitivity=_csv(folder / "sensitivity.csv"),
         robustness=_csv(folder / "robustness.csv"),
         switching=_csv(folder / "switching.csv"),
+        timeline=_csv(folder / "timeline.csv"),
+        payback=_csv(folder / "payback.csv"),
         folder=folder,
     )
 
