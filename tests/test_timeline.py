@@ -134,4 +134,10 @@ def test_compare_prints_the_payback_only_where_capacity_changes(write_scenario, 
     never = pd.isna(table.payback_month.iloc[0])
     assert chart.title.startswith("No design's") if never else chart.title.startswith("grow pays back")
     close_charts([chart])
+    data = read_folder(next((tmp_path / "grow").iterdir()))
+    data.payback = pd.DataFrame({"scenario": ["grow"], "baseline": ["stay"], "payback_month": [2], "ci_low": [1],
+                                 "ci_high": [np.nan]})
+    paid = over_time_chart(data, catalogue("en"))
+    assert paid is not None and paid.title == "grow pays back against stay from month 2 (1 to beyond the horizon)"
+    close_charts([paid])
     assert over_time_chart(read_folder(folder), catalogue("en")) is None
