@@ -138,6 +138,6 @@ def test_compare_prints_the_payback_only_where_capacity_changes(write_scenario, 
     data.payback = pd.DataFrame({"scenario": ["grow"], "baseline": ["stay"], "payback_month": [2], "ci_low": [1],
                                  "ci_high": [np.nan]})
     paid = over_time_chart(data, catalogue("en"))
-    assert paid is not None and paid.title == "grow pays back against stay from month 2 (1 to beyond the horizon)"
+    assert paid is not None and paid.title == "grow pays back against stay from month 2 (95% CI 1 to beyond the horizon)"
     close_charts([paid])
     assert over_time_chart(read_folder(folder), catalogue("en")) is None

@@ -30,7 +30,7 @@ def _title(data: ReportData, cat: Catalogue) -> str:
         if point is not None:
             low, high = _month(row.ci_low), _month(row.ci_high)
             return cat.t("charts.over_time.title_pays", design=cat.design(str(row.scenario)), baseline=baseline,
-                         month=point, low=point if low is None else low,
+                         month=point, level=data.level, low=point if low is None else low,
                          high=cat.t("charts.over_time.beyond") if high is None else high)
     return cat.t("charts.over_time.title_never", baseline=baseline, months=int(data.timeline.month.max())
                  if data.timeline is not None and len(data.timeline) else 0)
@@ -55,7 +55,7 @@ def over_time_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     title = _title(data, cat)
     fig, (left, right), header = frame(title, cat.t("charts.over_time.subtitle", level=data.level,
                                                     baseline=cat.design(data.baseline)),
-                                       footer(data, cat), cat, _legend(data, cat), ncols=2, left=0.08,
+                                       footer(data, cat), cat, _legend(data, cat), ncols=2, left=0.1,
                                        gridspec_kw={"wspace": 0.3})
     colors = design_colors(data.names)
     x_end = 0.0
