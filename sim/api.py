@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .experiment import Progress, Results, run_experiment
+from .plan import check_designs
 from .scenario import Problem, ScenarioError, load_scenario
 from .schema import Scenario
 from .sensitivity import SensitivityResults, sensitivity
@@ -52,14 +53,7 @@ def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: in
     loaded = [as_scenario(s, overrides) for s in scenarios]
     if not loaded:
         raise ScenarioError([Problem("compare", None, "", "expected at least one scenario")])
-    names = [s.name for s in loaded]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ScenarioError([Problem("compare", None, "name", f"two scenarios are named {d!r}") for d in dupes])
-    abstract = [s.name for s in loaded if s.abstract]
-    if abstract:
-        raise ScenarioError([Problem("compare", None, "abstract",
-                                     f"{n!r} is a market to extend, not a design to run") for n in abstract])
+    check_designs("compare", loaded)
     return run_experiment(loaded, reps=reps, seed=seed, jobs=jobs, progress=progress, executor=executor,
                           scheduler=scheduler, large=large, replications=replications)
 

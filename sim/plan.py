@@ -212,7 +212,7 @@ def plan_points(kind: str, scenarios: Sequence[ScenarioLike], points: Callable[[
         raise ScenarioError([Problem(kind, None, "", "expected at least one scenario")])
     with _loaders(scenarios, overrides) as loaders:
         bases = [load([]) for load in loaders]
-        _check_designs(kind, bases)
+        check_designs(kind, bases)
         reps = bases[0].simulation.reps if reps is None else reps
         seed = bases[0].simulation.seed if seed is None else seed
         kept: list[dict[str, Any]] = []
@@ -248,7 +248,8 @@ def _loaders(scenarios: Sequence[ScenarioLike],
         yield [stack.enter_context(_loader(s, overrides)) for s in scenarios]
 
 
-def _check_designs(kind: str, bases: list[Scenario]) -> None:
+def check_designs(kind: str, bases: list[Scenario]) -> None:
+    """Refuse two designs of one name and a market to extend (``abstract``), all at once."""
     names = [s.name for s in bases]
     problems = [Problem(kind, None, "name", f"two scenarios are named {n!r}")
                 for n in sorted({n for n in names if names.count(n) > 1})]

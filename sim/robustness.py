@@ -48,7 +48,7 @@ import pandas as pd
 from . import kpis as K
 from .assumptions import DEFAULT_ROBUSTNESS, RANGES, acts_in, check_params, expand, value_of
 from .experiment import Interrupted, Progress
-from .plan import Plan, ScenarioLike, _check_designs, _loaders, override_text, run_plan
+from .plan import Plan, ScenarioLike, _loaders, check_designs, override_text, run_plan
 from .scenario import Problem, ScenarioError
 from .schema import Scenario
 from .stats import mean_ci, paired_differences, summarize
@@ -256,7 +256,7 @@ def robustness(designs: Sequence[ScenarioLike], baseline: str | None = None, par
     with tempfile.TemporaryDirectory(prefix="orgsim-robustness-") as tmp, _loaders(designs, overrides) as loaders:
         folder = root if root is not None else Path(tmp)
         bases = [load([]) for load in loaders]
-        _check_designs("robustness", bases)
+        check_designs("robustness", bases)
         names = [b.name for b in bases]
         if baseline is None:
             baseline = names[0]

@@ -26,8 +26,9 @@ from typing import Any
 import pandas as pd
 
 from ..experiment import Results
+from ..plan import check_designs
 from ..report.folder import scenario_hash
-from ..scenario import Problem, ScenarioError, load_scenario
+from ..scenario import load_scenario
 from ..schema import Scenario
 from ..stats import paired_differences, summarize
 from ..streams import replication_seed
@@ -79,14 +80,7 @@ class View:
             if path.resolve() in (self.baseline.resolve(), self.design.resolve()):
                 continue
             out.append(load_scenario(path, shared))
-        names = [s.name for s in out]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ScenarioError([Problem("app", None, "name", f"two designs are named {d!r}") for d in dupes])
-        abstract = [s.name for s in out if s.abstract]
-        if abstract:
-            raise ScenarioError([Problem("app", None, "abstract", f"{n!r} is a market to extend, not a design")
-                                 for n in abstract])
+        check_designs("app", out)
         return out
 
 
