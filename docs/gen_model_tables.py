@@ -130,6 +130,10 @@ WHERE: dict[str, str] = {
     "market.effects.continuity_churn_uplift": "customer.churn_terms",
     "fallback": "journey.journey (contact)", "fallback.role": "journey.journey (contact)", "fallback.delay": "journey._fallback",
     "fallback.penalty": "journey._fallback",
+    "transition": "scenario._with_transition -> transition.combine, model._simulate -> transition.switch",
+    "transition.from_design": "scenario._with_transition", "transition.at": "transition.combine, transition.switch",
+    "transition.one_off_cost": "costs.reorg_cost", "transition.reramp_start": "org._teams -> staffing.Team._join",
+    "transition.reramp_time": "org._teams -> staffing.Team._join",
     "market.outbound.target_accounts": "prospecting.meetings_per_day",
     "market.outbound.work_per_attempt": "prospecting.meetings_per_day",
     "market.outbound.meeting_probability": "prospecting.meetings_per_day",
@@ -212,6 +216,8 @@ UNITS: dict[str, str] = {
     "assists": "mapping activity -> role name", "assists.<activity>": "role name",
     "bridges": "list of bridges", "self_serve": "mapping (or none: no self-serve path)",
     "fallback": "mapping (or none: bot-averse buyers are lost)",
+    "transition": "mapping (or none: one design throughout)", "transition.from_design": "file path",
+    "transition.one_off_cost": "$", "transition.reramp_time": "days (duration)",
     "bridges[].sender": "role name", "bridges[].receiver": "role name",
     "roles.<role>.calendar": "calendar name, or always", "roles.<role>.team": "unit name (or none)",
     "north_star": "KPI name", "name": "text", "description": "text", "extends": "file path (or none)",
@@ -240,7 +246,7 @@ VALUES: dict[str, str] = {
 #: Which shipped file the "value" column reads for each part of a scenario.
 VALUE_FILES = {"market": "market.yaml", "simulation": "market.yaml", "calendars": "market.yaml",
                "self_serve": "plg.yaml", "assists": "escalator.yaml", "bridges": "bridge_sales.yaml",
-               "routing.<activity>.<segment>": "hybrid.yaml"}
+               "routing.<activity>.<segment>": "hybrid.yaml", "transition": "over_time/reorg_to_pods.yaml"}
 
 # ---------------------------------------------------------------- walking the schema
 
@@ -294,7 +300,7 @@ def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str,
             out.append((path, field, model))
             out += rows(Bridge if name == "bridges" else HeadcountStep, f"{path}[].")
         elif sub is not None and name != "buyer_hours":
-            if model is Scenario and name in ("self_serve", "fallback"):
+            if model is Scenario and name in ("self_serve", "fallback", "transition"):
                 out.append((path, field, model))
             if model is Scenario and name == "market":
                 out += rows(sub, f"{path}.")
@@ -453,7 +459,7 @@ def section_of(path: str) -> str:
                          ("market.journey.", "journey"), ("market.effects.", "effects"),
                          ("market.outbound.", "outbound"), ("market.referrals.", "referrals"),
                          ("market.", "market"), ("calendars.", "calendars"), ("roles", "roles"),
-                         ("self_serve", "self_serve")):
+                         ("self_serve", "self_serve"), ("transition", "transition")):
         if path.startswith(prefix):
             return name
     if path in ("name", "description", "extends", "abstract"):

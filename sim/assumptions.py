@@ -176,6 +176,11 @@ SOURCE: dict[str, str] = {
     "fallback": DESIGN + " (none in the shipped designs)", "fallback.role": DESIGN + " (none in the shipped designs)",
     "fallback.delay": "assumption: a person takes the buyer over the next working day ([A-retention-mechanisms](sources.md#A-retention-mechanisms))",
     "fallback.penalty": "assumption: a buyer who refused a bot is a fifth less likely to engage ([A-retention-mechanisms](sources.md#A-retention-mechanisms); direction from [S-gartner-2026-ai-buyers](sources.md#S-gartner-2026-ai-buyers))",
+    "transition": DESIGN + " (reorg_to_pods, reorg_to_ai)", "transition.from_design": DESIGN,
+    "transition.at": DESIGN,
+    "transition.one_off_cost": "assumption: a reorganization project's consulting, training and lost management time; each shipped reorganization states its own in its file",
+    "transition.reramp_start": "assumption: a person moved into a new role keeps their product and market knowledge but not their new accounts and new work: 70% at first",
+    "transition.reramp_time": "assumption: about two months to full productivity in the new role (shorter than a new hire's ramp; territory changes are reported to cost a month of lost calls or more, and to take 12-16 weeks end to end)",
     "self_serve.pql_entry": "design choice: PQL -> paid 15-35% with sales assist (second-hand, low confidence, [S-pql-compilations](sources.md#S-pql-compilations))",
 }
 
@@ -240,6 +245,10 @@ def _staffing_changes(scn: Scenario) -> bool:
 
 def _fallback(scn: Scenario) -> bool:
     return scn.fallback is not None
+
+
+def _transition(scn: Scenario) -> bool:
+    return scn.transition is not None
 
 
 _H = 1 / 24  # an hour, in days
@@ -352,6 +361,11 @@ RANGES: dict[str, Range] = {
     "market.job_ramp_times.<job>": R(0.7, 1.5, "SDR 2-4 months, AE 4-7 months around the quoted 3 and 5", relative=True, requires=_staffing_changes),
     "bridges[].context_loss_factor": R(0.05, 0.4, "a joint meeting keeps most of the context: 60-95%", requires=_bridges),
     "bridges[].sender_work": R(0.5 * _H, 1.0 * _H, "0.5-1 h of the sender's time", requires=_bridges),
+    "transition.one_off_cost": R(0.5, 2.0, "no measurement: half to twice the stated project cost", relative=True,
+                                 requires=_transition),
+    "transition.reramp_start": R(0.5, 0.9, "no measurement: from half to nine tenths of a ramped person's output",
+                                 requires=_transition),
+    "transition.reramp_time": R(30.0, 120.0, "no measurement: one to four months in the new role", requires=_transition),
     "fallback.delay": R(1 / 24, 3.0, "from an hour (a live escalation) to three days (a ticket)", requires=_fallback),
     "fallback.penalty": R(0.5, 1.0, "no measurement: from no cooling to half as likely to engage", requires=_fallback),
     "self_serve.trial_probability": R(0.7, 1.3, "a little above contact_probability: +-30%", relative=True, requires=_self_serve),

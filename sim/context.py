@@ -91,18 +91,24 @@ class JourneyContext:
     @classmethod
     def build(cls, env: simpy.Environment, scn: Scenario, plan: MarketPlan,
               roles: dict[str, RoleQueue], log: EventLog, streams: Streams) -> JourneyContext:
+        ctx = cls(env, scn, plan, roles, log, streams, None, build_calendar(scn.market.buyer_hours), 0.0)
+        ctx.adopt(scn)
+        return ctx
+
+    def adopt(self, scn: Scenario) -> None:
+        """Run as ``scn``'s design from now on (at the start, and at a reorganization)."""
         m = scn.market
-        nurture = next((a for a, act in m.activities.items() if act.kind == "nurture" and a in scn.routing), None)
+        self.scn = scn
+        self.nurture = next((a for a, act in m.activities.items() if act.kind == "nurture" and a in scn.routing), None)
         eff = m.effects
-        shift = eff.team_targets_threshold_shift if scn.kpi_alignment == "team_targets" else eff.north_star_threshold_shift
-        steps = tuple(
-            Step(j, name, m.activities[name].kind, m.activities[name].threshold, plan.activity_slot(j),
+        self.threshold_shift = (eff.team_targets_threshold_shift if scn.kpi_alignment == "team_targets"
+                                else eff.north_star_threshold_shift)
+        self.steps = tuple(
+            Step(j, name, m.activities[name].kind, m.activities[name].threshold, self.plan.activity_slot(j),
                  scn.assists.get(name))
             for j, name in enumerate(m.journey.acquisition)
         )
-        kinds: dict[str, str] = {m.activities[a].kind: a for a in m.journey.retention}
-        return cls(env, scn, plan, roles, log, streams, nurture, build_calendar(m.buyer_hours), shift,
-                   steps=steps, retention_kinds=kinds)
+        self.retention_kinds = {m.activities[a].kind: a for a in m.journey.retention}
 
     def role_for(self, activity: str, b: Buyer) -> RoleQueue:
         """The role routed to ``activity`` for this buyer (routing may depend on the segment)."""

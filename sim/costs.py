@@ -17,7 +17,7 @@ from __future__ import annotations
 from .schema import Role, Scenario
 
 __all__ = ["COST_TOLERANCE", "implied_cost", "resolve_costs", "fixed_cost", "role_fixed_cost", "cost_notes",
-           "mix_text"]
+           "mix_text", "open_days", "reorg_cost"]
 
 #: A stated cost per head further than this from its mix's implied cost is warned about.
 COST_TOLERANCE = 0.05
@@ -49,6 +49,20 @@ def resolve_costs(scn: Scenario) -> Scenario:
 def role_fixed_cost(role: Role) -> float:
     """A role's fixed cost a year: its heads, plus its platform and the people tending it."""
     return role.headcount * role.loaded_cost_annual + role.platform_cost_annual + role.operations_cost_annual
+
+
+def open_days(role: Role, t0: float, t1: float) -> float:
+    """Days of [t0, t1) in which the role's plan has anyone: its platform and operations costs
+    run then (a role a reorganization opens or closes costs nothing while it is empty)."""
+    steps = role.steps()
+    ends = [at for at, _ in steps[1:]] + [float("inf")]
+    return sum(max(0.0, min(end, t1) - max(at, t0)) for (at, n), end in zip(steps, ends) if n > 0)
+
+
+def reorg_cost(scn: Scenario, t0: float, t1: float) -> float:
+    """The one-off cost of the scenario's reorganization if its switch falls in [t0, t1), $."""
+    t = scn.transition
+    return t.one_off_cost if t is not None and t0 <= t.at < t1 else 0.0
 
 
 def fixed_cost(scn: Scenario) -> float:

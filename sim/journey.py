@@ -221,8 +221,9 @@ def journey(ctx: JourneyContext, b: Buyer, delay: float = 0.0, start: int = 0) -
                     reason = "dropped_out"
                 lose(ctx, b, reason, name)
                 return
-        if step.assist is not None:  # a specialist joins the owner on this activity
-            helper = ctx.roles[step.assist]
+        assist = ctx.steps[j].assist  # the design in force now (a reorganization may have changed it)
+        if assist is not None:  # a specialist joins the owner on this activity
+            helper = ctx.roles[assist]
             yield from helper.perform(b, name, work, log, new_performer(b, helper))
         log.record(env.now, b.id, "pass", role.name, name)
         if b.deliberation[j] > 0:

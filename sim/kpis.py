@@ -262,9 +262,11 @@ KPIS: tuple[Kpi, ...] = (
         terminal=True),
     Kpi("ai_cost", Unit.MONEY, LOWER, "economics",
         "cost per task x tasks done in the window / window years + each role's platform_cost_annual and "
-        "operations_cost_annual, $ a year", terminal=True),
+        "operations_cost_annual while it has anyone, $ a year", terminal=True),
     Kpi("marketing_cost", Unit.MONEY, NEUTRAL, "economics", "market.marketing_program_cost_annual, $ a year"),
-    Kpi("total_cost", Unit.MONEY, LOWER, "economics", "people_cost + ai_cost + marketing_cost, $ a year",
+    Kpi("reorg_cost", Unit.MONEY, LOWER, "economics",
+        "transition.one_off_cost when the switch falls in the window / window years (0 without a transition), $ a year"),
+    Kpi("total_cost", Unit.MONEY, LOWER, "economics", "people_cost + ai_cost + marketing_cost + reorg_cost, $ a year",
         headline=True, terminal=True),
     # ------------------------------------------------------------ handoffs and onboarding
     Kpi("handoffs_per_won", Unit.NUMBER, LOWER, "handoffs",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import ALWAYS, build_calendar
+from .costs import open_days, reorg_cost
 from .kpis import LOST_REASONS, NEVER_ANSWERED, REGISTRY, nan_reasons
 from .kpis import docs as kpi_docs
 from .model import SimResult
@@ -333,7 +334,7 @@ def _costs(k: dict[str, float], res: SimResult, t0: float, t1: float, years: flo
         # platform and operations costs of AI roles; all split by the acquisition share.
         count = role.headcount if not role.capacity_changes else _heads(res, name)
         heads = count * role.loaded_cost_annual
-        fixed = role.platform_cost_annual + role.operations_cost_annual
+        fixed = (role.platform_cost_annual + role.operations_cost_annual) * open_days(role, t0, t1) / (t1 - t0)
         yearly = heads + fixed
         people += heads
         ai += fixed
@@ -356,7 +357,9 @@ def _costs(k: dict[str, float], res: SimResult, t0: float, t1: float, years: flo
     k["people_cost"] = people
     k["ai_cost"] = ai
     k["marketing_cost"] = marketing
-    k["total_cost"] = people + ai + marketing
+    # A reorganization's one-off cost, spread over the window's years as every cost here is a year's.
+    k["reorg_cost"] = reorg_cost(scn, t0, t1) / years
+    k["total_cost"] = people + ai + marketing + k["reorg_cost"]
     k["cac"] = _div(acq_cost, k["new_customers"])
 
 

@@ -24,6 +24,7 @@ from .org import RoleQueue, build_roles
 from .prospecting import start_prospecting
 from .schema import Scenario
 from .streams import Streams
+from .transition import switch
 
 __all__ = ["SimResult", "simulate", "BUYER_COLUMNS"]
 
@@ -129,12 +130,17 @@ def _simulate(scn: Scenario, seed: int, events: bool, decisions: bool = False) -
     env = simpy.Environment()
     streams = Streams(seed)
     log = EventLog(enabled=events)
-    roles = build_roles(env, scn, streams)
+    # A reorganization starts as the design before and switches at its date (sim.transition).
+    change = scn.transition
+    start = change.before if change is not None and change.before is not None else scn
+    roles = build_roles(env, start, streams, change)
     plan = plan_for(scn)
-    ctx = JourneyContext.build(env, scn, plan, roles, log, streams)
+    ctx = JourneyContext.build(env, start, plan, roles, log, streams)
     if decisions:
         ctx.decisions = []
     buyers: list[Buyer] = []
+    if start is not scn:
+        env.timeout(change.at).callbacks.append(lambda _: switch(ctx, scn, buyers))  # type: ignore[union-attr]
 
     def admit(b: Buyer) -> None:
         buyers.append(b)
@@ -173,6 +179,6 @@ def _staff_table(roles: dict[str, RoleQueue]) -> pd.DataFrame | None:
     if not teams:
         return None
     # The people there at the start are ramped (sim.staffing): only later joiners ramp up.
-    rows = [(name, p.joined, p.left, math.nan if team.ramp_time is None or p.joined == 0.0 else team.ramp_time,
-             team.ramp_start) for name, team in teams for p in team.people]
+    rows = [(name, p.joined, p.left, math.nan if p.ramp_time is None or p.joined == 0.0 else p.ramp_time,
+             p.ramp_start) for name, team in teams for p in team.people]
     return pd.DataFrame(rows, columns=["role", "joined", "left", "ramp_time", "ramp_start"])

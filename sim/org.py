@@ -13,6 +13,7 @@ their deadline abandons without taking a server, exactly as in a queue with rene
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Generator
 from typing import Any
 
@@ -21,11 +22,12 @@ import simpy
 from .calendar import ALWAYS, WorkCalendar, build_calendar
 from .events import EventLog
 from .market import Buyer
-from .schema import Role, Scenario
+from .schema import Role, Scenario, Transition
 from .staffing import Team, attrition_hazard, ramp_of, team_steps
 from .streams import Bulk, Streams
+from .transition import moved_in
 
-__all__ = ["RoleQueue", "build_roles", "Performer"]
+__all__ = ["RoleQueue", "build_roles", "Performer", "pickup_stream"]
 
 Performer = tuple[str, int]
 
@@ -84,12 +86,8 @@ class RoleQueue:
         # When each server of each team is next free (a heap per team). A role without people
         # has no servers: work that reaches it is an error (see _nobody), never done free.
         self.free_at = [[0.0] * c for c in self.capacities]
-        # Occupied time per unit of work: specialists 1, generalists slower, and only part of
-        # a person's working time goes to the journey's activities (the rest is unmodelled
-        # work, and prospecting).
-        self.time_per_work = slowdown / (spec.productive_share * (1.0 - spec.prospecting_share))
         self.is_ai = spec.kind == "ai"
-        self.pickup = pickup
+        self.adopt(spec, slowdown, pickup)
         # Serving by predicted value needs a real priority queue (later buyers can go first).
         self.priority = (
             [ValueQueue(env, c) for c in self.capacities]
@@ -97,7 +95,6 @@ class RoleQueue:
         )
         # People joining and leaving over time: one engine for every discipline (sim.staffing).
         self.staffed = staffed
-        self.by_value = spec.discipline == "predicted_value"
 
     def _nobody(self, activity: str) -> RuntimeError:
         """Work reached a role with headcount 0: validation missed a way in (sim/scenario.py)."""
@@ -188,23 +185,37 @@ class RoleQueue:
         """Queue with people who join, ramp up and leave (sim.staffing), in either discipline."""
         env = self.env
         team = self.staffed[self.team_of(buyer)]  # type: ignore[index]
-        # First come first served: every key 0, so the order of arrival decides.
-        key = -(buyer.score if buyer.score == buyer.score else buyer.acv) if self.by_value else 0.0
-        job = team.submit(buyer.id, activity, work * self.time_per_work, key, deadline, queued_at, log)
+        job = team.submit(buyer, activity, work * self.time_per_work, self.queue_key(buyer), deadline, queued_at, log)
         if deadline is None:
             yield job.started
         else:
             yield job.started | env.timeout(max(0.0, deadline - env.now))
             if not job.started.triggered:
                 team.cancel(job)
-                log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
+                log.record(env.now, buyer.id, "renege", job.role, activity, env.now - queued_at)
                 return None
             if job.started.value is None:  # no one could start before the deadline
                 yield env.timeout(max(0.0, deadline - env.now))
-                log.record(env.now, buyer.id, "renege", self.name, activity, env.now - queued_at)
+                log.record(env.now, buyer.id, "renege", job.role, activity, env.now - queued_at)
                 return None
         start: float = yield job.done
         return start
+
+    def queue_key(self, buyer: Buyer) -> float:
+        """A job's place in a staffed queue: first come first served (every key 0, so the order
+        of arrival decides), or the highest predicted value first (buyers not yet scored: their ACV)."""
+        return -(buyer.score if buyer.score == buyer.score else buyer.acv) if self.by_value else 0.0
+
+    def adopt(self, spec: Role, slowdown: float, pickup: Bulk | None) -> None:
+        """Work as ``spec`` says (from the start, or from a reorganization on: its queues and
+        calendar stay)."""
+        self.spec = spec
+        # Occupied time per unit of work: specialists 1, generalists slower, and only part of
+        # a person's working time goes to the journey's activities (the rest is unmodelled
+        # work, and prospecting).
+        self.time_per_work = slowdown / (spec.productive_share * (1.0 - spec.prospecting_share))
+        self.by_value = spec.discipline == "predicted_value"
+        self.pickup = pickup
 
     def heads(self, t0: float, t1: float) -> float:
         """People on the payroll, averaged over [t0, t1)."""
@@ -226,30 +237,48 @@ class RoleQueue:
 
 
 def _teams(env: simpy.Environment, scn: Scenario, name: str, spec: Role, calendar: WorkCalendar,
-           streams: Streams) -> list[Team] | None:
-    """The role's teams over time, where its capacity changes; None where it never does."""
-    if not spec.capacity_changes:
+           streams: Streams, transition: Transition | None) -> list[Team] | None:
+    """The role's teams over time, where its capacity changes (or a reorganization changes
+    how it works); None where it never does."""
+    if not spec.capacity_changes and transition is None:
         return None
     hazard = attrition_hazard(spec.attrition_annual)
     ramp = ramp_of(scn, spec)
+    moving = moved_in(scn.roles, transition.at).get(name, 0) if transition is not None else 0
     out = []
     for i, steps in enumerate(team_steps(spec)):
         # Each team's tenures from its own stream: a design's other teams do not shift them.
         tenures = streams.bulk(f"attrition.{name}.{i}", lambda rng, n: rng.standard_exponential(n)) if hazard > 0 else None
-        out.append(Team(env, name, calendar, steps, ramp, spec.ramp_start, hazard, spec.time_to_hire, tenures))
+        moves = None
+        if transition is not None and moving:
+            # The people moved in fill this team's growth at the switch, team by team.
+            grows = max(0, _team_heads(steps, transition.at) - _team_heads(steps, math.nextafter(transition.at, 0)))
+            here, moving = min(grows, moving), moving - min(grows, moving)
+            moves = (transition.at, here, transition.reramp_start, transition.reramp_time)
+        out.append(Team(env, name, calendar, steps, ramp, spec.ramp_start, hazard, spec.time_to_hire, tenures, moves))
     return out
 
 
-def build_roles(env: simpy.Environment, scn: Scenario, streams: Streams) -> dict[str, RoleQueue]:
-    """Every role of the scenario as a :class:`RoleQueue`."""
+def _team_heads(steps: list[tuple[float, int]], t: float) -> int:
+    return max((n for at, n in steps if at <= t), default=0)
+
+
+def pickup_stream(streams: Streams, name: str, spec: Role, purpose: str = "pickup") -> Bulk | None:
+    """The draws of a role's pickup delay (None: the role picks work up at once)."""
+    return streams.bulk(f"{purpose}.{name}", spec.pickup_delay.sample) if spec.pickup_delay else None
+
+
+def build_roles(env: simpy.Environment, scn: Scenario, streams: Streams,
+                transition: Transition | None = None) -> dict[str, RoleQueue]:
+    """Every role of the scenario as a :class:`RoleQueue` (``transition``: the reorganization
+    the run will go through, whose every role is staffed so that it can change)."""
     calendars = {name: build_calendar(c) for name, c in scn.calendars.items()}
     slow = scn.market.effects.generalist_slowdown
     out = {}
     for name, spec in scn.roles.items():
         calendar = ALWAYS if spec.calendar == "always" else calendars[spec.calendar]
         out[name] = RoleQueue(
-            env, name, spec, calendar, slow if spec.generalist else 1.0,
-            streams.bulk(f"pickup.{name}", spec.pickup_delay.sample) if spec.pickup_delay else None,
-            _teams(env, scn, name, spec, calendar, streams),
+            env, name, spec, calendar, slow if spec.generalist else 1.0, pickup_stream(streams, name, spec),
+            _teams(env, scn, name, spec, calendar, streams, transition),
         )
     return out

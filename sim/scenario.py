@@ -542,7 +542,7 @@ _PASSES = 8
 Sets = list[tuple[Path_, str]]
 
 
-def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+def load_scenario(path: str | Path, overrides: Sequence[str] = (), *, _join: bool = True) -> Scenario:
     """Load, merge (``extends:``), override (``--set``) and validate one scenario file.
 
     Every problem that can be found without the others being fixed is reported at once:
@@ -569,9 +569,35 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     except RecursionError:
         raise ScenarioError([*problems, Problem(str(path), None, "", "values nested too deeply")]) from None
     problems += found
+    if not problems and scn is not None and _join and scn.transition is not None and scn.transition.before is None:
+        scn, found = _with_transition(scn, marks, str(path), sets)
+        problems += found
     if problems or scn is None:
         raise ScenarioError(_dedupe(problems))
     return scn
+
+
+def _with_transition(scn: Scenario, marks: Marks, default: str, sets: Sets) -> tuple[Scenario | None, list[Problem]]:
+    """``scn`` joined with the design its ``transition`` starts from (sim.transition)."""
+    from .transition import combine, problems
+
+    t = scn.transition
+    assert t is not None
+    where = ("transition", "from_design")
+    source, _ = _locate(where, marks, default)
+    # Relative to the file that names it (which may be a file this one extends).
+    base = Path(source).parent if source != "--set" else Path(default).parent
+    target = base / t.from_design
+    if not target.is_file():
+        return None, [_problem(where, f"file not found: {target}", marks, default, sets)]
+    # The design before is loaded as written (its own problems name its own file and lines),
+    # then run on this file's market and simulation.
+    before = load_scenario(target, _join=False)
+    before = before.model_copy(update={"market": scn.market, "simulation": scn.simulation})
+    found = [_problem(loc, msg, marks, default, sets) for loc, msg in problems(scn, before)]
+    if found:
+        return None, found
+    return combine(scn, before), []
 
 
 def _validate(data: Tree, marks: Marks, default: str, sets: Sets) -> tuple[Scenario | None, list[Problem]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from .distributions import Distribution, Quantity
 from .kpis import COHORT_NAMES
@@ -34,6 +34,7 @@ __all__ = [
     "Seasonality",
     "Scenario",
     "Fallback",
+    "Transition",
     "ACTIVITY_KINDS",
 ]
 
@@ -545,6 +546,48 @@ class Fallback(_Strict):
     )
 
 
+class Transition(_Strict):
+    """The reorganization: a run starts as another design and becomes this one at ``at``.
+
+    Until ``at`` the organization is ``from_design``'s (its roles, routing and levers, on this
+    file's market); from then on it is this file's. The roles of the design before go to no one
+    at ``at`` (finishing their job in hand); its people move to the roles that grow and re-ramp;
+    waiting work goes to the role the new design routes it to; a buyer's next activity with the
+    new structure is a handoff. See :mod:`sim.transition`.
+    """
+
+    from_design: str = Field(
+        description="Path of the design the organization starts as (relative to this file); its market is not used.",
+    )
+    at: PositiveDuration = Field(description="When the new design takes over, days from the start (units accepted: 6mo).")
+    one_off_cost: Float = Field(
+        default=0.0, ge=0, le=1e12, description="Cost of the reorganization itself (project, training, severance), $, "
+                                                "booked in the month of the switch.",
+    )
+    reramp_start: Float = Field(
+        default=0.7, gt=0, le=1, description="Productivity of a person moved into a new role on the day of the switch, "
+                                             "as a share of a ramped person's.",
+    )
+    reramp_time: PositiveDuration = Field(
+        default=60.0, description="Time a moved person takes to be fully productive in their new role, linearly from "
+                                  "reramp_start, days.",
+    )
+    # The design before, resolved: set by the loader (sim.scenario), never written by the user,
+    # so neither validated from a file nor dumped into one.
+    _before: Scenario | None = PrivateAttr(default=None)
+
+    @property
+    def before(self) -> Scenario | None:
+        """The design before the switch, on this scenario's roles (None until the loader joins it)."""
+        return self._before
+
+    def joined(self, before: Scenario) -> Transition:
+        """This transition with ``before`` as the design it starts from."""
+        out = self.model_copy()
+        out._before = before
+        return out
+
+
 class Scenario(_Strict):
     """A complete scenario: a market and an organization design."""
 
@@ -579,6 +622,9 @@ class Scenario(_Strict):
     self_serve: SelfServe | None = Field(None, description="A self-serve trial path (none by default).")
     fallback: Fallback | None = Field(
         None, description="Route buyers who refuse an AI agent to a person instead of losing them (none by default)."
+    )
+    transition: Transition | None = Field(
+        None, description="Start as another design and reorganize into this one at a date (none by default)."
     )
 
 

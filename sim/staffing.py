@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
-from typing import cast
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, cast
 
 import simpy
 
 from .calendar import WorkCalendar
 from .events import EventLog
 from .schema import Role, Scenario
+
+if TYPE_CHECKING:
+    from .market import Buyer
 
 __all__ = ["Job", "Person", "Team", "ramp_of", "team_steps", "attrition_hazard"]
 
@@ -60,11 +63,14 @@ def team_steps(role: Role) -> list[list[tuple[float, int]]]:
 class Person:
     """One person of a team: when they joined, what they are doing, whether they are on their way out."""
 
-    __slots__ = ("joined", "ramped", "job", "leaving", "left", "quits_at")
+    __slots__ = ("joined", "ramped", "job", "leaving", "left", "quits_at", "ramp_time", "ramp_start")
 
-    def __init__(self, joined: float, ramped: bool, quits_at: float):
+    def __init__(self, joined: float, ramped: bool, quits_at: float, ramp_time: float | None, ramp_start: float):
         self.joined = joined
-        self.ramped = ramped
+        self.ramped = ramped or ramp_time is None
+        #: Their own ramp: a new hire's (the team's), or a moved person's re-ramp (sim.transition).
+        self.ramp_time = ramp_time
+        self.ramp_start = ramp_start
         self.job: Job | None = None
         self.leaving = False
         self.left = math.inf
@@ -76,11 +82,13 @@ class Job:
     """A piece of work for a buyer, from joining the queue until its last piece is done."""
 
     __slots__ = ("buyer", "activity", "key", "seq", "remaining", "deadline", "queued_at", "log", "started",
-                 "done", "first_start", "cancelled")
+                 "done", "first_start", "cancelled", "role")
 
-    def __init__(self, env: simpy.Environment, buyer: int, activity: str, key: float, seq: int, occupied: float,
-                 deadline: float | None, queued_at: float, log: EventLog):
+    def __init__(self, env: simpy.Environment, buyer: Buyer, activity: str, key: float, seq: int, occupied: float,
+                 deadline: float | None, queued_at: float, log: EventLog, role: str):
         self.buyer = buyer
+        #: The role whose queue holds it (a reorganization may move it to another).
+        self.role = role
         self.activity = activity
         self.key = key
         self.seq = seq
@@ -102,7 +110,7 @@ class Team:
 
     def __init__(self, env: simpy.Environment, role: str, calendar: WorkCalendar, steps: list[tuple[float, int]],
                  ramp_time: float | None, ramp_start: float, hazard: float, time_to_hire: float,
-                 tenures: Iterator[float] | None):
+                 tenures: Iterator[float] | None, moves: tuple[float, int, float, float] | None = None):
         self.env = env
         self.role = role
         self.calendar = calendar
@@ -120,6 +128,11 @@ class Team:
         #: Backfills on their way, and how many of them a plan's cut has called off.
         self.pending = 0
         self.skip = 0
+        #: People moved in at a reorganization: (when, how many, their re-ramp's start and time).
+        self.moves = moves
+        #: Where work that finds no one goes after a reorganization left this team without people
+        #: (set by sim.transition.switch): a team and the factor on the work's remaining time.
+        self.successor: Callable[[Job], tuple[Team, float, float] | None] | None = None
         for _ in range(steps[0][1]):
             self._join(0.0, ramped=True)
         for at, n in steps[1:]:
@@ -129,19 +142,23 @@ class Team:
 
     def productivity(self, person: Person, t: float) -> float:
         """A person's productivity at ``t``: ``ramp_start`` on joining, 1 once ramped."""
-        if person.ramped or self.ramp_time is None:
+        if person.ramped or person.ramp_time is None:
             return 1.0
-        x = (t - person.joined) / self.ramp_time
+        x = (t - person.joined) / person.ramp_time
         if x >= 1.0:
             person.ramped = True
             return 1.0
-        return self.ramp_start + (1.0 - self.ramp_start) * max(0.0, x)
+        return person.ramp_start + (1.0 - person.ramp_start) * max(0.0, x)
 
-    def submit(self, buyer: int, activity: str, occupied: float, key: float, deadline: float | None,
+    def submit(self, buyer: Buyer, activity: str, occupied: float, key: float, deadline: float | None,
                queued_at: float, log: EventLog) -> Job:
         """Queue ``occupied`` time of work (at full productivity) for ``buyer``."""
         self.seq += 1
-        job = Job(self.env, buyer, activity, key, self.seq, occupied, deadline, queued_at, log)
+        job = Job(self.env, buyer, activity, key, self.seq, occupied, deadline, queued_at, log, self.role)
+        if self.successor is not None:  # work that reached a role a reorganization closed (after a pickup delay)
+            log.record(self.env.now, buyer.id, "reassign", self.role, activity)
+            self._requeue(job)
+            return job
         heapq.heappush(self.waiting, (key, job.seq, job))
         self._dispatch()
         return job
@@ -185,8 +202,8 @@ class Team:
     def _log_piece(self, job: Job, start: float, end: float, occupied: float) -> None:
         if job.first_start is None:
             job.first_start = start
-        job.log.record(start, job.buyer, "start", self.role, job.activity, start - job.queued_at)
-        job.log.record(end, job.buyer, "end", self.role, job.activity, occupied)
+        job.log.record(start, job.buyer.id, "start", self.role, job.activity, start - job.queued_at)
+        job.log.record(end, job.buyer.id, "end", self.role, job.activity, occupied)
 
     def _finished(self, event: simpy.Event) -> None:
         person, job = cast(tuple[Person, Job], event.value)
@@ -200,11 +217,15 @@ class Team:
 
     # ------------------------------------------------------------ people
 
-    def _join(self, t: float, ramped: bool) -> None:
+    def _join(self, t: float, ramped: bool, moved: bool = False) -> None:
         quits = math.inf
         if self.tenures is not None and self.hazard > 0:
             quits = t + next(self.tenures) / self.hazard
-        person = Person(t, ramped, quits)
+        if moved:
+            assert self.moves is not None
+            person = Person(t, False, quits, self.moves[3], self.moves[2])
+        else:
+            person = Person(t, ramped, quits, self.ramp_time, self.ramp_start)
         self.present.append(person)
         self.people.append(person)
         self.idle.append(person)
@@ -226,8 +247,8 @@ class Team:
             # What they did of it is logged (_begin); the rest goes back to the queue.
             person.job = None
             job.queued_at = now
-            job.log.record(now, job.buyer, "reassign", self.role, job.activity)
-            heapq.heappush(self.waiting, (job.key, job.seq, job))
+            job.log.record(now, job.buyer.id, "reassign", self.role, job.activity)
+            self._requeue(job)
         else:
             self.idle.remove(person)
         self._gone(person)
@@ -250,8 +271,9 @@ class Team:
         staying = [p for p in self.present if not p.leaving]
         have = len(staying) + self.pending - self.skip
         if n > have:
-            for _ in range(n - have):
-                self._join(self.env.now, ramped=False)
+            moved = self.moves[1] if self.moves is not None and self.moves[0] == self.env.now else 0
+            for i in range(n - have):
+                self._join(self.env.now, ramped=False, moved=i < moved)
         elif n < have:
             excess = have - n
             cancel = min(excess, self.pending - self.skip)
@@ -263,6 +285,32 @@ class Team:
                     self.idle.remove(person)
                     self._gone(person)
         self._dispatch()
+
+    def _requeue(self, job: Job) -> None:
+        """Work back in the queue (its performer left): here, or where a reorganization sends it."""
+        home = self.successor(job) if self.successor is not None else None
+        if home is None:
+            heapq.heappush(self.waiting, (job.key, job.seq, job))
+            return
+        team, factor, job.key = home
+        job.role = team.role
+        job.log.record(self.env.now, job.buyer.id, "queue", team.role, job.activity)
+        job.remaining *= factor
+        team.seq += 1
+        job.seq = team.seq
+        heapq.heappush(team.waiting, (job.key, job.seq, job))
+        team._dispatch()
+
+    def hand_over_waiting(self) -> None:
+        """Send the work waiting here to where :attr:`successor` says (a reorganization)."""
+        waiting, self.waiting = self.waiting, []
+        now = self.env.now
+        for _, _, job in sorted(waiting):
+            if job.cancelled:
+                continue
+            job.queued_at = now
+            job.log.record(now, job.buyer.id, "reassign", self.role, job.activity)
+            self._requeue(job)
 
     # ------------------------------------------------------------ measures
 

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
+from .costs import open_days, reorg_cost
 from .model import SimResult
 from .schema import Scenario
 from .stats import CI_LEVEL, mean_ci
@@ -38,7 +40,7 @@ MONTH = 365.0 / 12
 _YEAR = 365.0
 #: The timeline's money columns, in their order (all in dollars per month, ARR at the month's end).
 MONEY = ("arr", "new_arr", "churned_arr", "expansion_arr", "revenue", "gross_margin", "people_cost", "ai_cost",
-         "marketing_cost", "cost", "contribution", "cumulative_contribution")
+         "marketing_cost", "reorg_cost", "cost", "contribution", "cumulative_contribution")
 _INSTALLED = "installed"  # the source of a customer of the installed base (sim.customer)
 
 
@@ -154,7 +156,8 @@ def monthly(res: SimResult) -> pd.DataFrame:
         out[f"capacity.{name}"] = effective / days
         # Cost from day one of each person on the payroll; the AI roles' fixed costs by the day; fees by the task.
         people = people + role.loaded_cost_annual * heads_days / _YEAR
-        ai = ai + (role.platform_cost_annual + role.operations_cost_annual) * days / _YEAR
+        open_ = np.array([open_days(role, a, z) for a, z in pairwise(edges)])
+        ai = ai + (role.platform_cost_annual + role.operations_cost_annual) * open_ / _YEAR
         if role.cost_per_task:
             tasks = np.zeros(len(codes), dtype=bool)
             tasks[ends[end_role == name]] = True
@@ -162,7 +165,8 @@ def monthly(res: SimResult) -> pd.DataFrame:
     out["people_cost"] = people
     out["ai_cost"] = ai
     out["marketing_cost"] = scn.market.marketing_program_cost_annual * days / _YEAR
-    out["cost"] = out["people_cost"] + out["ai_cost"] + out["marketing_cost"]
+    out["reorg_cost"] = np.array([reorg_cost(scn, a, z) for a, z in pairwise(edges)])
+    out["cost"] = out["people_cost"] + out["ai_cost"] + out["marketing_cost"] + out["reorg_cost"]
     out["contribution"] = out["gross_margin"] - out["cost"]
     out["cumulative_contribution"] = np.cumsum(out["contribution"])
     fixed = ["month", "start", "days", *MONEY]
