@@ -5,12 +5,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
+from sim.cli import main
+from sim.locale import catalogue
 from sim.metrics import measure
+from sim.report.charts import close_charts
+from sim.report.folder import read_folder
+from sim.report.over_time import over_time_chart
 from sim.scenario import load_scenario
-from sim.timeline import monthly
+from sim.timeline import MONTH, monthly
 from sim.transition import moved_in
 
 from conftest import ROOT
@@ -174,3 +180,21 @@ def test_a_role_that_opens_at_the_switch_costs_its_platform_from_then_on():
     assert (before.ai_cost == 0).all() and (before["heads.ai_agent"] == 0).all()
     fixed = (agent.platform_cost_annual + agent.operations_cost_annual) * after.days / 365
     assert (after.ai_cost >= fixed - 1e-6).all()
+
+
+def test_compare_prints_the_payback_and_the_chart_marks_the_switch(write_scenario, tmp_path, capsys):
+    before, after = _pair(write_scenario)
+    out = tmp_path / "out"
+    assert main(["compare", str(before), str(after), "--reps", "2", "--jobs", "1", "--quiet", "--no-charts",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "payback against specialists" in printed and "\n  pod: " in printed
+    (folder,) = out.iterdir()
+    timeline = pd.read_csv(folder / "timeline.csv")
+    assert timeline[timeline.scenario == "pod"].reorg_cost.sum() == 0  # none stated
+    chart = over_time_chart(read_folder(folder), catalogue("en"))
+    assert chart is not None
+    dotted = [line for ax in chart.fig.axes for line in ax.get_lines() if line.get_linestyle() == ":"]
+    assert len(dotted) == 2 and all(line.get_xdata()[0] == pytest.approx(round(T / MONTH, 2)) for line in dotted)
+    assert any("reorganization: month" in t.get_text() for ax in chart.fig.axes for t in ax.texts)
+    close_charts([chart])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..locale import Catalogue
+from ..timeline import MONTH
 from .charts import _band, _legend, _money_axis, _month_axis, footer
 from .folder import ReportData
 from .style import MUTED, Chart, design_colors, frame
@@ -43,6 +44,16 @@ def _paired(tl: pd.DataFrame, name: str, baseline: str) -> pd.DataFrame:
     mine = tl[tl.scenario == name].set_index(key).cumulative_contribution
     diff = (mine - base.reindex(mine.index)).dropna()
     return diff.rename("diff").reset_index()
+
+
+def _switches(data: ReportData) -> list[float]:
+    """The months (on the chart's axis) at which a design's reorganization takes over."""
+    out = set()
+    for name in data.names:
+        change = (data.scenarios.get(name) or {}).get("transition") or {}
+        if isinstance(change.get("at"), (int, float)):
+            out.add(round(float(change["at"]) / MONTH, 2))
+    return sorted(out)
 
 
 def over_time_chart(data: ReportData, cat: Catalogue) -> Chart | None:
@@ -80,6 +91,11 @@ def over_time_chart(data: ReportData, cat: Catalogue) -> Chart | None:
             ax.axvline(point, color=colors[name], linestyle="--", linewidth=1.2)
         right.text(point, 0.97, " " + cat.t("charts.over_time.payback", month=point), color=colors[name],
                    transform=right.get_xaxis_transform(), ha="left", va="top", fontsize=9)
+    for month in _switches(data):
+        for ax in (left, right):
+            ax.axvline(month, color=MUTED, linestyle=":", linewidth=1.4)
+        right.text(month, 0.03, " " + cat.t("charts.over_time.switch", month=f"{month:g}"), color=MUTED,
+                   transform=right.get_xaxis_transform(), ha="left", va="bottom", fontsize=9)
     for ax, label in ((left, cat.t("charts.over_time.ylabel")),
                       (right, cat.t("charts.over_time.ylabel_diff", baseline=cat.design(data.baseline)))):
         ax.axhline(0, color=MUTED, linewidth=0.8)
