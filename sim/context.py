@@ -91,7 +91,7 @@ class JourneyContext:
     @classmethod
     def build(cls, env: simpy.Environment, scn: Scenario, plan: MarketPlan,
               roles: dict[str, RoleQueue], log: EventLog, streams: Streams) -> JourneyContext:
-        ctx = cls(env, scn, plan, roles, log, streams, None, build_calendar(scn.market.buyer_hours), 0.0)
+        ctx = cls(env, scn, plan, roles, log, streams, None, build_calendar(scn.market.buyer_hours, scn.simulation), 0.0)
         ctx.adopt(scn)
         return ctx
 

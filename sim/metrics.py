@@ -386,7 +386,7 @@ def _busy_in_window(res: SimResult, t0: float, t1: float) -> pd.Series:
     jobs = jobs[(jobs.time_end > t0) & (jobs.time_start < t1)]
     inside = (jobs.time_start >= t0) & (jobs.time_end <= t1)
     busy = jobs[inside].groupby("role", observed=True).value.sum()
-    calendars = {name: build_calendar(c) for name, c in res.scenario.calendars.items()}
+    calendars = {name: build_calendar(c, res.scenario.simulation) for name, c in res.scenario.calendars.items()}
     for job in jobs[~inside].itertuples():
         spec = res.scenario.roles[str(job.role)]
         cal = ALWAYS if spec.calendar == "always" else calendars[spec.calendar]

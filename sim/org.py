@@ -272,7 +272,7 @@ def build_roles(env: simpy.Environment, scn: Scenario, streams: Streams,
                 transition: Transition | None = None) -> dict[str, RoleQueue]:
     """Every role of the scenario as a :class:`RoleQueue` (``transition``: the reorganization
     the run will go through, whose every role is staffed so that it can change)."""
-    calendars = {name: build_calendar(c) for name, c in scn.calendars.items()}
+    calendars = {name: build_calendar(c, scn.simulation) for name, c in scn.calendars.items()}
     slow = scn.market.effects.generalist_slowdown
     out = {}
     for name, spec in scn.roles.items():

@@ -361,6 +361,12 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
                 out.append(((*where, "segment_tilt", seg), _unknown("segment", seg, m.segments)))
         if tilt and brings and not any(w > 0 for w in m.segment_mix(tilt).values()):
             out.append(((*where, "segment_tilt"), "leaves no segment with a share above 0: it would bring no buyer"))
+    if scn.simulation.start_date.weekday() != 0:
+        day = scn.simulation.start_date.strftime("%A")
+        out.append((("simulation", "start_date"), f"expected a Monday (time 0 is Monday 00:00), got a {day}"))
+    for where, cal in [*((("calendars", n), c) for n, c in scn.calendars.items()), (("market", "buyer_hours"), m.buyer_hours)]:
+        if cal.country is not None:
+            out += _country_problem(where, cal.country)
     if m.seasonality is not None:
         for key, names in (("months", MONTHS), ("weekdays", WEEKDAYS)):
             given = getattr(m.seasonality, key)
@@ -454,6 +460,23 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
         if role in scn.roles and scn.roles[role].peak_headcount == 0:
             out.append((("roles", role, "headcount"), f"role {way} but has headcount 0"))
     return out
+
+
+def _country_problem(where: Path_, country: str) -> list[tuple[Path_, str]]:
+    """A country the holidays package does not know."""
+    from .calendar import public_holidays
+
+    try:
+        public_holidays(country.upper(), 2027, 2027)
+    except NotImplementedError:
+        import holidays
+
+        known = sorted(holidays.list_supported_countries())
+        close = difflib.get_close_matches(country.upper(), known, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        return [((*where, "country"), f"no public holidays known for country {country!r}{hint}; expected an ISO "
+                                      f"code the holidays package knows, such as JP or US")]
+    return []
 
 
 def _plan_problems(rname: str, spec: Role) -> list[tuple[Path_, str]]:

@@ -7,6 +7,7 @@ unless a name says otherwise; probabilities are in [0, 1].
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
@@ -78,6 +79,10 @@ class Simulation(_Strict):
     )
     max_customer_years: Float = Field(
         default=5_000_000, ge=1, description="Refuse to run a replication expected to simulate more customer-years."
+    )
+    start_date: datetime.date = Field(
+        default=datetime.date(2027, 1, 4),
+        description="The calendar date of time 0, a Monday (YYYY-MM-DD): where calendars' holidays fall in the run.",
     )
 
     @model_validator(mode="after")
@@ -366,6 +371,14 @@ class Calendar(_Strict):
     days: list[Weekday] = Field(default_factory=_workweek, min_length=1)
     open: Duration = Field(default=0.375, le=1, description="Opening time of day (e.g. 9h), days.")
     close: Duration = Field(default=0.7083333333333334, le=1, description="Closing time of day (e.g. 17h), days.")
+    country: str | None = Field(
+        default=None, min_length=2, max_length=3,
+        description="Closed on this country's public holidays (ISO code: JP, US, GB, ...), from the holidays package.",
+    )
+    holidays: list[datetime.date] = Field(
+        default_factory=list, max_length=10_000,
+        description="More days off (YYYY-MM-DD): company holidays, a summer or year-end shutdown.",
+    )
 
     @model_validator(mode="after")
     def _open_before_close(self) -> Calendar:

@@ -169,7 +169,7 @@ class _Reader:
         self.plan: MarketPlan = plan_for(scn)
         self.acq = list(self.m.journey.acquisition)
         self.ret = list(self.m.journey.retention)
-        self.cal = {n: (build_calendar(c)) for n, c in scn.calendars.items()}
+        self.cal = {n: build_calendar(c, scn.simulation) for n, c in scn.calendars.items()}
         self.steps: list[Step] = []
         self.pending_ctx = False
         self.rework_for: str | None = None
@@ -264,7 +264,7 @@ class _Reader:
 
     def contact(self, t: float) -> None:
         end = self.research_end
-        hours = build_calendar(self.m.buyer_hours)
+        hours = build_calendar(self.m.buyer_hours, self.scn.simulation)
         if end is not None and t > end + 1e-9:
             share = self.m.contact_in_buyer_hours
             u = self.u(self.plan.hours_slot)
