@@ -172,6 +172,9 @@ WHERE: dict[str, str] = {
     "roles.<role>.ramp_start": "staffing.Team.productivity",
     "roles.<role>.attrition_annual": "staffing.Team._join, staffing.Team._quit",
     "roles.<role>.time_to_hire": "staffing.Team._quit -> staffing.Team._backfill",
+    "roles.<role>.hiring": "staffing.hire_on_demand (org._teams)", "roles.<role>.hiring.above": "staffing.hire_on_demand",
+    "roles.<role>.hiring.review": "staffing.hire_on_demand",
+    "roles.<role>.hiring.max_headcount": "staffing.hire_on_demand",
     "market.job_ramp_times": "staffing.ramp_of", "market.job_ramp_times.<job>": "staffing.ramp_of",
     "market.job_costs": "costs.implied_cost", "market.job_costs.<job>": "costs.implied_cost",
     "routing": "context.JourneyContext.role_for", "routing.<activity>": "context.JourneyContext.role_for",
@@ -230,6 +233,8 @@ UNITS: dict[str, str] = {
     "calendars.<calendar>.country": "ISO country code (or none)", "market.buyer_hours.country": "ISO country code (or none)",
     "calendars.<calendar>.holidays": "list of dates (YYYY-MM-DD)", "market.buyer_hours.holidays": "list of dates (YYYY-MM-DD)",
     "simulation.start_date": "date (YYYY-MM-DD), a Monday",
+    "roles.<role>.hiring": "mapping (or none: no hiring on demand)", "roles.<role>.hiring.above": "utilization (0-1]",
+    "roles.<role>.hiring.review": "days (duration)", "roles.<role>.hiring.max_headcount": "people",
     "market.journey.acquisition": "list of activity names", "market.journey.retention": "list of activity names",
     "self_serve.pql_entry": "activity name", "fallback.role": "role name (a human role)",
     "market.channels.<channel>.arrivals_at": "list of times (days from the start)",
@@ -308,7 +313,7 @@ def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str,
             out.append((path, field, model))
             out += rows(Bridge if name == "bridges" else HeadcountStep, f"{path}[].")
         elif sub is not None and name != "buyer_hours":
-            if model is Scenario and name in ("self_serve", "fallback", "transition"):
+            if (model is Scenario and name in ("self_serve", "fallback", "transition")) or (model is Role and name == "hiring"):
                 out.append((path, field, model))
             if model is Scenario and name == "market":
                 out += rows(sub, f"{path}.")

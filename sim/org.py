@@ -23,7 +23,7 @@ from .calendar import ALWAYS, WorkCalendar, build_calendar
 from .events import EventLog
 from .market import Buyer
 from .schema import Role, Scenario, Transition
-from .staffing import Team, attrition_hazard, ramp_of, team_steps
+from .staffing import Team, attrition_hazard, hire_on_demand, ramp_of, team_steps
 from .streams import Bulk, Streams
 from .transition import moved_in
 
@@ -256,6 +256,8 @@ def _teams(env: simpy.Environment, scn: Scenario, name: str, spec: Role, calenda
             here, moving = min(grows, moving), moving - min(grows, moving)
             moves = (transition.at, here, transition.reramp_start, transition.reramp_time)
         out.append(Team(env, name, calendar, steps, ramp, spec.ramp_start, hazard, spec.time_to_hire, tenures, moves))
+    if spec.hiring is not None:
+        env.process(hire_on_demand(env, out, spec.hiring))
     return out
 
 

@@ -480,10 +480,15 @@ def _country_problem(where: Path_, country: str) -> list[tuple[Path_, str]]:
 
 
 def _plan_problems(rname: str, spec: Role) -> list[tuple[Path_, str]]:
-    """A headcount plan's steps: from 0, in time order, none at the same time, each team staffed."""
+    """A headcount plan's steps (from 0, in time order, none at the same time, each team staffed),
+    and a hiring rule's cap (at least the plan's people)."""
     out: list[tuple[Path_, str]] = []
     plan = spec.headcount_plan
     where: Path_ = ("roles", rname, "headcount")
+    if spec.hiring is not None and spec.hiring.max_headcount < spec.peak_headcount:
+        out.append((("roles", rname, "hiring", "max_headcount"),
+                    f"expected at least the role's planned headcount ({spec.peak_headcount}): "
+                    f"a rule capped below it never hires"))
     if not plan:
         return out
     if plan[0].at != 0:

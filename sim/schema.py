@@ -32,6 +32,7 @@ __all__ = [
     "Calendar",
     "Role",
     "HeadcountStep",
+    "HiringRule",
     "Seasonality",
     "Scenario",
     "Fallback",
@@ -414,6 +415,18 @@ class HeadcountStep(_Strict):
     n: Int = Field(ge=0, le=100_000, description="People in the role from then on.")
 
 
+class HiringRule(_Strict):
+    """Hire when the role stays busy: at each review, if its utilization over the period just
+    ended was above ``above``, open a requisition for one more person (one open at a time),
+    who joins ``time_to_hire`` later and ramps up."""
+
+    above: Float = Field(gt=0, le=1, description="Utilization over a review period that opens a requisition.")
+    review: PositiveDuration = Field(
+        default=30.416666666666668, description="How often utilization is reviewed, over the period just ended, days.",
+    )
+    max_headcount: Int = Field(ge=1, le=100_000, description="The rule hires no one beyond this many people in the role.")
+
+
 class Role(_Strict):
     """A staffed queue: headcount servers working to a calendar."""
 
@@ -482,6 +495,9 @@ class Role(_Strict):
     follows_up_every_lead: bool = Field(
         False, description="A follow-up SLA: no lead handed to this role before first response is dropped in the handoff."
     )
+    hiring: HiringRule | None = Field(
+        None, description="Hire on demand: one more person whenever the role stays busier than a target (none by default).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -507,8 +523,8 @@ class Role(_Strict):
 
     @property
     def capacity_changes(self) -> bool:
-        """Do people join or leave during a run (a plan that changes, or attrition)?"""
-        return self.attrition_annual > 0 or len({n for _, n in self.steps()}) > 1
+        """Do people join or leave during a run (a plan that changes, attrition, or hiring on demand)?"""
+        return self.attrition_annual > 0 or len({n for _, n in self.steps()}) > 1 or self.hiring is not None
 
     def mean_planned_headcount(self, horizon: float) -> float:
         """The plan's headcount averaged over [0, horizon) (attrition's vacancies not counted)."""

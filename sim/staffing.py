@@ -19,19 +19,19 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Generator, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 import simpy
 
 from .calendar import WorkCalendar
 from .events import EventLog
-from .schema import Role, Scenario
+from .schema import HiringRule, Role, Scenario
 
 if TYPE_CHECKING:
     from .market import Buyer
 
-__all__ = ["Job", "Person", "Team", "ramp_of", "team_steps", "attrition_hazard"]
+__all__ = ["Job", "Person", "Team", "ramp_of", "team_steps", "attrition_hazard", "hire_on_demand"]
 
 
 def ramp_of(scn: Scenario, role: Role) -> float | None:
@@ -133,6 +133,8 @@ class Team:
         #: Where work that finds no one goes after a reorganization left this team without people
         #: (set by sim.transition.switch): a team and the factor on the work's remaining time.
         self.successor: Callable[[Job], tuple[Team, float, float] | None] | None = None
+        #: Occupied time of the work begun so far (for a hiring rule's reviews).
+        self.busy = 0.0
         for _ in range(steps[0][1]):
             self._join(0.0, ramped=True)
         for at, n in steps[1:]:
@@ -185,6 +187,8 @@ class Team:
         speed = self.productivity(person, start)
         occupied = job.remaining / speed
         end = self.calendar.finish_at(start, occupied)
+        # Counted when begun: a review period sees the work its people took on (jobs last hours).
+        self.busy += occupied
         person.job = job
         if not job.started.triggered:
             job.started.succeed(start)
@@ -265,11 +269,20 @@ class Team:
         self._join(self.env.now, ramped=False)
         self._dispatch()
 
+    def requisition(self) -> None:
+        """One more person, who joins ``time_to_hire`` from now (a hiring rule's hire)."""
+        self.pending += 1
+        self.env.timeout(self.time_to_hire).callbacks.append(self._backfill)
+
+    def planned(self) -> int:
+        """The people the team has or has hired: present and staying, plus those on their way."""
+        return sum(1 for p in self.present if not p.leaving) + self.pending - self.skip
+
     def _replan(self, event: simpy.Event) -> None:
         """A step of the headcount plan: hire to it, or let the newest go (idle ones first)."""
         n = cast(int, event.value)
         staying = [p for p in self.present if not p.leaving]
-        have = len(staying) + self.pending - self.skip
+        have = self.planned()
         if n > have:
             moved = self.moves[1] if self.moves is not None and self.moves[0] == self.env.now else 0
             for i in range(n - have):
@@ -327,3 +340,24 @@ class Team:
         """People present now, each counted at their productivity."""
         now = self.env.now
         return sum(self.productivity(p, now) for p in self.present)
+
+
+def hire_on_demand(env: simpy.Environment, teams: list[Team], rule: HiringRule) -> Generator[Any, Any, None]:
+    """A hiring rule: at each review, the team busiest over the period just ended gets a
+    requisition if its utilization was above ``rule.above``, while none is open and the role
+    has fewer than ``rule.max_headcount`` people planned."""
+    busy = [0.0] * len(teams)
+    while True:
+        start = env.now
+        yield env.timeout(rule.review)
+        now = env.now
+        shares = []
+        for i, team in enumerate(teams):
+            staffed = team.staffed_time(start, now)
+            shares.append((team.busy - busy[i]) / staffed if staffed > 0 else 0.0)
+            busy[i] = team.busy
+        open_ = any(team.pending > team.skip for team in teams)
+        planned = sum(team.planned() for team in teams)
+        best = max(range(len(teams)), key=lambda i: shares[i])
+        if not open_ and planned < rule.max_headcount and shares[best] > rule.above:
+            teams[best].requisition()
