@@ -135,7 +135,9 @@ def _claim_many(root: str, n: int) -> list[str]:
 
 
 def test_folder_names_are_unique_when_many_processes_finish_in_the_same_second(tmp_path):
-    with multiprocessing.get_context("fork").Pool(4) as pool:
+    # Spawned, not forked: a fork of a test process that runs threads (coverage's, a progress
+    # bar's) can inherit a lock one of them held and wait on it for ever (it hung a CI run).
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
         names = [n for part in pool.starmap(_claim_many, [(str(tmp_path), 50)] * 4) for n in part]
     assert len(names) == 200 == len(set(names))
 
