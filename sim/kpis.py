@@ -284,7 +284,9 @@ KPIS: tuple[Kpi, ...] = (
         interval="t"),
     Kpi("utilization.<role>", Unit.SHARE, NEUTRAL, "roles",
         "occupied working time inside the window / (headcount x working time in the window; where people "
-        "join and leave, their working time while there)"),
+        "join and leave, their working time while there); NaN for a role whose plan has no one in the window"),
+    Kpi("role_cost.<role>", Unit.MONEY, NEUTRAL, "roles",
+        "the role's people on the payroll (their mean over the window) x its loaded cost, $ a year"),
     Kpi("queue_wait_mean_hours.<role>", Unit.HOURS, LOWER, "roles",
         "mean wait from joining a role's queue to the start of work, in the window, hours"),
 )

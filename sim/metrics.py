@@ -334,6 +334,7 @@ def _costs(k: dict[str, float], res: SimResult, t0: float, t1: float, years: flo
         # platform and operations costs of AI roles; all split by the acquisition share.
         count = role.headcount if not role.capacity_changes else _heads(res, name)
         heads = count * role.loaded_cost_annual
+        k[f"role_cost.{name}"] = heads
         fixed = (role.platform_cost_annual + role.operations_cost_annual) * open_days(role, t0, t1) / (t1 - t0)
         yearly = heads + fixed
         people += heads
@@ -404,7 +405,10 @@ def _roles(k: dict[str, float], res: SimResult, t0: float, t1: float) -> None:
     starts = window[window.event == "start"].groupby("role", observed=True).value.mean()
     for row in res.roles.itertuples():
         capacity = row.staffed_time_window
-        k[f"utilization.{row.role}"] = _div(ends.get(row.role, 0.0), capacity) if capacity else float("nan")
+        # A role whose plan has no one in the window (closed by a reorganization before it) is not
+        # utilized at 100% by the jobs its people finish on their way out: it has no utilization.
+        planned = open_days(res.scenario.roles[row.role], t0, t1) > 0
+        k[f"utilization.{row.role}"] = _div(ends.get(row.role, 0.0), capacity) if capacity and planned else float("nan")
         k[f"queue_wait_mean_hours.{row.role}"] = float(starts.get(row.role, np.nan)) * 24.0
 
 

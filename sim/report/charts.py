@@ -427,9 +427,15 @@ def _point_labels(ax: Any, points: list[tuple[str, float, float]], colors: dict[
 
 
 def role_costs(data: ReportData, name: str) -> dict[str, float]:
-    """People cost a year by role (headcount x loaded cost), from the resolved scenario."""
+    """People cost a year by role: as measured (``role_cost.<role>``: the people on the payroll
+    over the window, who change with a plan, attrition or a reorganization), else, in a folder
+    written before that KPI, headcount x loaded cost from the resolved scenario."""
     roles = data.scenarios.get(name, {}).get("roles", {}) or {}
-    return {r: float(v.get("headcount", 0)) * float(v.get("loaded_cost_annual", 0.0)) for r, v in roles.items()}
+    out = {}
+    for r, v in roles.items():
+        measured = data.mean(name, f"role_cost.{r}")
+        out[r] = measured if math.isfinite(measured) else float(v.get("headcount", 0)) * float(v.get("loaded_cost_annual", 0.0))
+    return out
 
 
 def _inside_label(ax: Any, x: float, y: float, width: float, texts: list[str], color: str) -> None:
