@@ -198,3 +198,14 @@ def test_compare_prints_the_payback_and_the_chart_marks_the_switch(write_scenari
     assert len(dotted) == 2 and all(line.get_xdata()[0] == pytest.approx(round(T / MONTH, 2)) for line in dotted)
     assert any("reorganization: month" in t.get_text() for ax in chart.fig.axes for t in ax.texts)
     close_charts([chart])
+
+
+def test_a_closed_role_costs_what_its_people_cost_and_has_no_utilization(pods):
+    scn, res = pods
+    k = measure(res).kpis
+    assert math.isnan(k["utilization.inside_sales"]) and k["utilization.account_team"] > 0
+    pod = scn.roles["account_team"]
+    heads = res.roles.set_index("role").heads_window
+    assert k["role_cost.account_team"] == pytest.approx(heads["account_team"] * pod.loaded_cost_annual)
+    assert 0 < k["role_cost.inside_sales"] < 0.01 * k["role_cost.account_team"]  # jobs in hand, finished after the switch
+    assert sum(k[f"role_cost.{r}"] for r in scn.roles) == pytest.approx(k["people_cost"])
