@@ -183,16 +183,30 @@ class _Reader:
         self.records: dict[str, list[Any]] = {}
         self.open_start: Step | None = None
         self.lazy = False
-        shift = self.eff.team_targets_threshold_shift if scn.kpi_alignment == "team_targets" \
-            else self.eff.north_star_threshold_shift
-        self.shift = shift
+        #: The time of the event being read, and a reorganization's design before its switch
+        #: (sim.transition): routing, bridges and levers are the design in force at that time.
+        self.now = -math.inf
+        change = scn.transition
+        self.before = change.before if change is not None else None
+        self.switch_at = change.at if change is not None else math.inf
 
     # -- helpers
     def u(self, slot: int) -> float | None:
         return None if self.b is None else self.b.u[slot]
 
-    def routed(self, activity: str) -> str:
-        route = self.scn.routing.get(activity, "")
+    def design(self, at: float | None = None) -> Scenario:
+        """The design in force at the event being read (or at ``at``)."""
+        t = self.now if at is None else at
+        return self.before if self.before is not None and t < self.switch_at else self.scn
+
+    @property
+    def shift(self) -> float:
+        """The qualification bar's shift under the design's KPI alignment."""
+        team = self.design().kpi_alignment == "team_targets"
+        return self.eff.team_targets_threshold_shift if team else self.eff.north_star_threshold_shift
+
+    def routed(self, activity: str, design: Scenario | None = None, at: float | None = None) -> str:
+        route = (design or self.design(at)).routing.get(activity, "")
         return route if isinstance(route, str) else route[self.row.segment]
 
     def slot(self, activity: str) -> int:
@@ -200,7 +214,7 @@ class _Reader:
         return self.plan.activity_slot(index)
 
     def is_ai(self, role: str) -> bool:
-        return role in self.scn.roles and self.scn.roles[role].kind == "ai"
+        return role in self.design().roles and self.design().roles[role].kind == "ai"
 
     def add(self, step: Step) -> Step:
         self.steps.append(step)
@@ -222,7 +236,7 @@ class _Reader:
     # -- research and contact
     def decide_research(self, t: float, outcome: str) -> None:
         """The decision at the end of a research period; ``outcome`` is what the log shows."""
-        seg, eff, ss = self.seg, self.eff, self.scn.self_serve
+        seg, eff, ss = self.seg, self.eff, self.design().self_serve
         rep_free = None if self.b is None else self.b.rep_free
         u = self.u(self.plan.contact_slot(self.round))
         parts = []
@@ -239,7 +253,7 @@ class _Reader:
         if rep_free:
             p *= eff.rep_free_contact_factor
             formula += f" x {eff.rep_free_contact_factor:g} (prefers a rep-free purchase)"
-        nurture = next((a for a, act in self.m.activities.items() if act.kind == "nurture" and a in self.scn.routing), None)
+        nurture = next((a for a, act in self.m.activities.items() if act.kind == "nurture" and a in self.design().routing), None)
         if self.round > 0 and nurture is not None:
             p = min(1.0, p * eff.nurture_contact_uplift)
             formula += f" x {eff.nurture_contact_uplift:g} (nurtured)"
@@ -279,7 +293,10 @@ class _Reader:
     # -- handoffs and queues
     def handoff(self, t: float, role: str, activity: str, lost_ctx: bool, dropped: bool) -> None:
         sender, self.performer = self.performer, role
-        scn, eff = self.scn, self.eff
+        scn, eff = self.design(), self.eff
+        reorganized = t == self.switch_at and self.before is not None
+        if reorganized and sender is None:  # the customer's owner under the design before
+            sender = self.routed(activity, self.before)
         keep = 1.0 - scn.data_integration
         p, formula = eff.context_loss_probability * keep, f"{eff.context_loss_probability:g}"
         if scn.data_integration:
@@ -295,9 +312,11 @@ class _Reader:
         slot = self.slot(activity)
         # A renewal's or an expansion's handoff is drawn from the customer's term draws, not
         # the market's: shown with its probability only.
-        repeats = self.m.activities[activity].kind in ("renewal", "expansion")
+        # So is the handover of a reorganization (its own keyed draws, sim.transition).
+        repeats = self.m.activities[activity].kind in ("renewal", "expansion") or reorganized
         u = None if repeats else self.u(slot + 1)
-        text = f"handoff {sender} -> {role} for {activity}: P(context lost) = {formula}"
+        text = "the reorganization hands the account over: " if reorganized else ""
+        text += f"handoff {sender} -> {role} for {activity}: P(context lost) = {formula}"
         text += (f" = {p:.3f}" if formula != f"{p:g}" else "")
         text += "" if u is None else f"; draw {u:.3f}"
         text += " -> context LOST (more work, lower odds next)" if lost_ctx else " -> context kept"
@@ -318,11 +337,11 @@ class _Reader:
                       consistent=consistent))
 
     def start(self, t: float, queued: float, role: str, activity: str, wait: float, main_done: bool) -> None:
-        spec = self.scn.roles[role]
+        spec = self.design().roles[role]
         cal = self.cal.get(spec.calendar)
         who = role
         if role != self.routed(activity):
-            who = (f"{role} joins as a specialist (assist)" if self.scn.assists.get(activity) == role and main_done
+            who = (f"{role} joins as a specialist (assist)" if self.design().assists.get(activity) == role and main_done
                    else f"{role} joins the first meeting (bridge)")
         text = f"{who} starts {activity}" if who == role else f"{who}: {activity}"
         text += f" after {span(wait)} in the queue" if wait > 0 else ", no wait"
@@ -367,12 +386,12 @@ class _Reader:
                       outcome="engages" if outcome == "pass" else outcome, consistent=ok))
 
     def gate_decision(self, t: float, role: str, activity: str, outcome: str) -> None:
-        spec, act = self.scn.roles[role], self.m.activities[activity]
+        spec, act = self.design().roles[role], self.m.activities[activity]
         noise = self.eff.ai_judgement_noise if spec.kind == "ai" else spec.judgement_noise
         bar = act.threshold + self.shift
         fit = float(self.row.fit)
         p = 1.0 if noise == 0 and fit >= bar else 0.0 if noise == 0 else 0.5 * math.erfc((bar - fit) / (noise * math.sqrt(2)))
-        why = "team targets" if self.scn.kpi_alignment == "team_targets" else "north star"
+        why = "team targets" if self.design().kpi_alignment == "team_targets" else "north star"
         text = (f"{role} judges fit: true fit {fit:.2f}")
         observed = None
         if self.b is not None:
@@ -382,7 +401,7 @@ class _Reader:
                  f"{'-' if self.shift < 0 else '+'} {abs(self.shift):g} under {why}): P(pass) = {p:.3f}")
         passed = outcome == "pass"
         text += " -> passes" + self.deliberates(activity) if passed else " -> DISQUALIFIED"
-        if any(r.discipline == "predicted_value" for r in self.scn.roles.values()) and self.row.score == self.row.score:
+        if any(r.discipline == "predicted_value" for r in self.design().roles.values()) and self.row.score == self.row.score:
             text += f"; predicted deal value {money(self.row.score)}"
         self.add(Step(t, "decision", text, role=role, activity=activity, probability=p, outcome=outcome,
                       consistent=None if observed is None else (observed >= bar - 1e-12) == passed))
@@ -489,6 +508,7 @@ def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None,
     while i < len(evs):
         t, event, role, activity, value = evs[i]
         role, activity, event = str(role), str(activity), str(event)
+        r.now = t
         nxt = evs[i + 1] if i + 1 < len(evs) else None
         if r.lazy and event != "arrive":  # a buyer whose research time is not known: decided now
             r.research_end, r.lazy = t, False
@@ -521,15 +541,15 @@ def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None,
         elif event == "contact":
             r.contact(t)
         elif event == "trial":
-            ss = scn.self_serve
+            ss = r.design().self_serve
             r.trial_end = t + (ss.trial_length if ss else 0.0)
             r.add(Step(t, "trial", f"starts a {span(ss.trial_length if ss else 0)} self-serve trial"))
         elif event == "activated":
             r.activated = True
             r.trial_step(t, "trial_activated", True)
             if nxt is not None and str(nxt.event) == "contact":
-                r.add(Step(t, "trial", f"ACV {money(row.acv)} >= {money(scn.self_serve.pql_acv_threshold)}: "  # type: ignore[union-attr]
-                                       f"a product-qualified lead, goes to sales at {scn.self_serve.pql_entry}"))  # type: ignore[union-attr]
+                r.add(Step(t, "trial", f"ACV {money(row.acv)} >= {money(r.design().self_serve.pql_acv_threshold)}: "  # type: ignore[union-attr]
+                                       f"a product-qualified lead, goes to sales at {r.design().self_serve.pql_entry}"))  # type: ignore[union-attr]
                 r.performer = None
         elif event == "handoff":
             lost = nxt is not None and str(nxt.event) == "context_loss" and str(nxt.activity) == activity
@@ -543,21 +563,26 @@ def story(scn: Scenario, row: Any, events: pd.DataFrame, buyer: Buyer | None,
             if role == r.routed(activity) and kind not in ("nurture", "checkin"):
                 r.performer = role
         elif event == "start":
-            r.start(t, queued.get((role, activity), t), role, activity, float(value), activity in main_done)
-            if role == r.routed(activity):
+            since = queued.get((role, activity), t)
+            r.start(t, since, role, activity, float(value), activity in main_done)
+            if role == r.routed(activity, at=since):  # work in hand across a reorganization: its design then
                 main_done.add(activity)
         elif event == "end":
             if r.open_start is not None and r.open_start.activity == activity:
                 r.open_start.text += f"; done {when(t)} ({span(float(value))} of working time)"
             if m.activities[activity].kind == "checkin":
                 r.checkin_done(t, role)
-            if m.activities[activity].kind == "expansion" and role == r.routed(activity) and r.pending_ctx:
+            since = queued.get((role, activity), t)
+            if m.activities[activity].kind == "expansion" and role == r.routed(activity, at=since) and r.pending_ctx:
                 r.pending_ctx = False
                 kept = r.made("expansion_kept")
                 if kept is not None:
                     step = r.recorded(t, "decision", "the expansion survives it", kept, "kept", "LOST with the context",
                                       None, role, activity)
                     step.text = "context was lost on this account: " + step.text
+        elif event == "reassign" and nxt is not None and str(nxt.event) == "queue" and str(nxt.role) != role:
+            r.add(Step(t, "reassign", f"the reorganization left {role} without anyone: the work on {activity} goes "
+                                      f"to {nxt.role}", role=role, activity=activity))
         elif event == "reassign":
             r.add(Step(t, "reassign", f"the {role} person on {activity} leaves the company; what is left of the "
                                       f"work goes back to {role}'s queue, ahead of later work", role=role,
