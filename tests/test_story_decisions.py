@@ -24,7 +24,7 @@ def _small(name: str, horizon: str, share: float) -> sim.Scenario:
 
 @pytest.mark.parametrize("name, horizon, share", [("siloed", "800d", 0.15), ("plg", "400d", 0.1),
                                                   ("ai_automated", "800d", 0.15),
-                                                  ("over_time/reorg_to_pods", "500d", 0.15)])
+                                                  ("over_time/reorg_to_pods", "400d", 0.1)])
 def test_every_decision_line_agrees_with_the_model(name, horizon, share):
     scn = _small(name, horizon, share)
     res = sim.simulate(scn, 3, decisions=True)
