@@ -160,6 +160,7 @@ SOURCE: dict[str, str] = {
     "roles.<role>.ramp_time": "none: from the role's mix at market.job_ramp_times (" + RAMP + ")",
     "roles.<role>.ramp_start": "assumption: a new hire does a quarter of a ramped person's work at first, rising linearly (planning models ramp from 0-50%)",
     "roles.<role>.attrition_annual": "assumption: 0 in the shipped designs (a constant team); an SDR tenure of about 14 months (" + TENURE + ") would be about 0.58 a year if leaving were memoryless",
+    "roles.<role>.vacation_days": "design choice: a fact of the company (its leave policy); 0 in the shipped designs, whose productive shares are shares of the days people work",
     "roles.<role>.hiring": DESIGN + " (none in the shipped designs)",
     "roles.<role>.hiring.above": DESIGN + ": the utilization at which the organization hires (a policy, not a measurement)",
     "roles.<role>.hiring.review": DESIGN + ": a monthly review",

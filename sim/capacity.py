@@ -14,7 +14,7 @@ import numpy as np
 
 from .schema import Scenario
 
-__all__ = ["overloaded_roles", "OVERLOAD"]
+__all__ = ["overloaded_roles", "OVERLOAD", "working_days"]
 
 
 def _weekly_hours(scn: Scenario, calendar: str) -> float:
@@ -22,6 +22,11 @@ def _weekly_hours(scn: Scenario, calendar: str) -> float:
         return 168.0
     cal = scn.calendars[calendar]
     return 24.0 * (cal.close - cal.open) * len(cal.days)
+
+
+def working_days(scn: Scenario, calendar: str) -> int:
+    """Working days a week of a role's calendar."""
+    return 7 if calendar == "always" or calendar not in scn.calendars else len(scn.calendars[calendar].days)
 
 
 def _segment_rates(scn: Scenario) -> dict[str, float]:
@@ -76,7 +81,7 @@ def overloaded_roles(scn: Scenario, threshold: float = OVERLOAD) -> list[str]:
             if role not in scn.roles or activity is None:
                 continue
             spec = scn.roles[role]
-            per_work = (slow if spec.generalist else 1.0) / (spec.productive_share * (1.0 - spec.prospecting_share))
+            per_work = spec.time_per_work(slow if spec.generalist else 1.0, working_days(scn, spec.calendar))
             load[role] = load.get(role, 0.0) + flow * _mean(activity.work) * seg.work_scale * per_work * 24.0
             arrivals[role] = arrivals.get(role, 0.0) + flow
             if activity.kind in ("stage", "close"):

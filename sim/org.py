@@ -210,10 +210,7 @@ class RoleQueue:
         """Work as ``spec`` says (from the start, or from a reorganization on: its queues and
         calendar stay)."""
         self.spec = spec
-        # Occupied time per unit of work: specialists 1, generalists slower, and only part of
-        # a person's working time goes to the journey's activities (the rest is unmodelled
-        # work, and prospecting).
-        self.time_per_work = slowdown / (spec.productive_share * (1.0 - spec.prospecting_share))
+        self.time_per_work = spec.time_per_work(slowdown, len(self.calendar.days))
         self.by_value = spec.discipline == "predicted_value"
         self.pickup = pickup
 

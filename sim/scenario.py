@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from . import kpis
+from .capacity import working_days
 from .schema import COHORT_NAMES, Role, Scenario
 from .seasonality import MONTHS, WEEKDAYS
 
@@ -379,6 +380,7 @@ def _cross_check(scn: Scenario) -> list[tuple[Path_, str]]:
             if act not in m.activities:
                 out.append((("market", "segments", sname, "stage_conversion", act), _unknown("activity", act, m.activities)))
     out += _structure(scn)
+    out += _away_problems(scn)
     for rname, spec in scn.roles.items():
         for job, count in spec.mix.items():
             if job not in m.job_costs:
@@ -477,6 +479,17 @@ def _country_problem(where: Path_, country: str) -> list[tuple[Path_, str]]:
         return [((*where, "country"), f"no public holidays known for country {country!r}{hint}; expected an ISO "
                                       f"code the holidays package knows, such as JP or US")]
     return []
+
+
+def _away_problems(scn: Scenario) -> list[tuple[Path_, str]]:
+    """Days away that leave a role no working day."""
+    out: list[tuple[Path_, str]] = []
+    for rname, spec in scn.roles.items():
+        working = working_days(scn, spec.calendar) * 365.0 / 7.0
+        if spec.vacation_days >= working:
+            out.append((("roles", rname, "vacation_days"), f"expected fewer than the {working:.0f} working days a year "
+                                                           f"of its calendar, got {spec.vacation_days:g}"))
+    return out
 
 
 def _plan_problems(rname: str, spec: Role) -> list[tuple[Path_, str]]:

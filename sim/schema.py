@@ -498,6 +498,10 @@ class Role(_Strict):
     hiring: HiringRule | None = Field(
         None, description="Hire on demand: one more person whenever the role stays busier than a target (none by default).",
     )
+    vacation_days: Float = Field(
+        0.0, ge=0, le=200, description="Working days a year each person is away (vacation, training, sick leave), "
+                                       "spread evenly: the role's capacity shrinks by that share of its working days.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -511,6 +515,13 @@ class Role(_Strict):
             n = first.get("n", 0)
             data["headcount"] = n if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 100_000 else 0
         return data
+
+    def time_per_work(self, slowdown: float, days_per_week: float) -> float:
+        """Occupied time per unit of work: specialists 1, generalists ``slowdown``, and only part of a
+        person's working time goes to the journey's activities (the rest is unmodelled work,
+        prospecting, and the days away), on a calendar of ``days_per_week`` working days."""
+        away = self.vacation_days / (days_per_week * 365.0 / 7.0)
+        return slowdown / (self.productive_share * (1.0 - self.prospecting_share) * (1.0 - away))
 
     def steps(self) -> list[tuple[float, int]]:
         """The headcount plan as (from when, people); one step at 0 for a constant headcount."""

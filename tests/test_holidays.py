@@ -92,3 +92,24 @@ def test_a_holiday_shifts_a_buyers_first_response_to_the_next_working_day(write_
 
     assert first_response(plain) == pytest.approx(monday)
     assert first_response(closed) == pytest.approx(8 + 9 / 24)  # Tuesday 9h
+
+
+def test_days_away_stretch_every_piece_of_work_by_their_share_of_the_working_days(write_scenario):
+    # 26 of a five-day week's 260.7 working days a year away: work takes 1 / (1 - 26 / 260.7) as long.
+    base = {"market.channels.web.arrivals_at": [0.4, 0.45, 1.4]}
+    plain = sim.simulate(sim.load_scenario(write_scenario(base, name="plain.yaml")), 1).events
+    away = sim.simulate(sim.load_scenario(write_scenario({**base, "roles.sdr.vacation_days": 26},
+                                                         name="away.yaml")), 1).events
+
+    def occupied(ev):
+        return ev[(ev.event == "end") & (ev.role == "sdr")].value.to_numpy()
+
+    assert occupied(away) == pytest.approx(occupied(plain) / (1 - 26 / (5 * 365 / 7)), rel=1e-12)
+    assert len(occupied(plain)) == 3
+
+
+def test_more_days_away_than_working_days_is_reported(write_scenario):
+    path = write_scenario({"roles.sdr.vacation_days": 190, "calendars": {"business_hours": {"days": ["mon", "tue"]}}})
+    with pytest.raises(sim.ScenarioError) as err:
+        sim.load_scenario(path)
+    assert "roles.sdr.vacation_days: expected fewer than the 104 working days a year of its calendar, got 190" in str(err.value)
