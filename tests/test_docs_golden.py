@@ -8,72 +8,37 @@ no printed line) and compares, character for character, after the one visible no
 (the results folder's time stamp is shown as ``<timestamp>``). A block edited by hand, or left
 behind by a change to the model, fails here: run ``python docs/refresh.py`` and commit the pages.
 Nothing depends on the wall clock or on the results folder's name.
+
+This module checks docs/model.md and any page not given a module of its own; README.md,
+docs/tutorial.md and scenarios/README.md have theirs (test_docs_golden_*.py, golden_docs.MODULES),
+so that two test processes check the long pages side by side. The shared machinery is in
+golden_docs.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import re
-import sys
-from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import ROOT
+from golden_docs import MODULES, REGIONS, REST, TEXTS, page_tests, pages_of, refresh, rel
 
-_spec = importlib.util.spec_from_file_location("docs_refresh", ROOT / "docs" / "refresh.py")
-assert _spec is not None and _spec.loader is not None
-refresh: Any = importlib.util.module_from_spec(_spec)
-sys.modules["docs_refresh"] = refresh
-_spec.loader.exec_module(refresh)
-
-TEXTS = {doc: doc.read_text(encoding="utf-8") for doc in refresh.docs()}
-REGIONS = {doc: refresh.parse(doc, text) for doc, text in TEXTS.items()}
-CHECKED = [r for regions in REGIONS.values() for r in regions if r.kind != "screenshot"]
-HINT = "the page no longer shows what its command prints: run python docs/refresh.py (and commit the page)"
+# The pages not checked by a module of their own (golden_docs.MODULES): docs/model.md and any page
+# added later. README.md, docs/tutorial.md and scenarios/README.md: test_docs_golden_*.py.
+runner, test_shown_output_is_what_the_command_prints_now, test_commands_that_write_results_leave_a_whole_folder = \
+    page_tests(__name__)
 
 
-@pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return refresh.Runner(tmp_path_factory.mktemp("refresh"), refresh.page_files(TEXTS), jobs=1)
-
-
-@contextlib.contextmanager
-def _untraced() -> Iterator[None]:
-    """Line coverage paused while the pages' commands run. This test checks the pages, not the
-    code: every path their commands take is exercised (and measured) by the CLI and unit tests,
-    and tracing would double the suite's longest file (about 400 of its 1,000 CPU-seconds)."""
-    try:
-        import coverage
-    except ImportError:  # pragma: no cover - coverage is a test dependency
-        yield
-        return
-    cov = coverage.Coverage.current()
-    if cov is None:
-        yield
-        return
-    cov.stop()
-    try:
-        yield
-    finally:
-        cov.start()
-
-
-@cache
-def _rendered(doc: Path, runner: Any) -> dict[int, Any]:
-    """Every region of a page as its commands render it now, by position (views need the runs above them)."""
-    with _untraced():
-        return {res.region.start: res for res in refresh.render(REGIONS[doc], runner)}
-
-
-@pytest.mark.parametrize("region", CHECKED, ids=lambda r: f"{r.where}-{r.kind}")
-def test_shown_output_is_what_the_command_prints_now(region: Any, runner: Any) -> None:
-    result = _rendered(region.doc, runner)[region.start]
-    assert not result.stale, f"{region.label()}: {HINT}\n{result.diff()}"
+def test_every_page_is_checked_by_exactly_one_module() -> None:
+    assert set(MODULES) <= {rel(doc) for doc in TEXTS}, "a page named in golden_docs.MODULES is not covered"
+    for module in {*MODULES.values(), REST}:
+        path = ROOT / "tests" / f"{module}.py"
+        assert path.is_file(), f"{path.name} is missing: its pages would go unchecked"
+        assert "page_tests(__name__)" in path.read_text(encoding="utf-8"), path.name
+    assert "docs/model.md" in {rel(d) for d in pages_of(__name__)}
 
 
 def test_the_covered_pages_have_their_blocks() -> None:
@@ -97,19 +62,6 @@ def test_a_results_only_block_feeds_a_view() -> None:
         for i, r in enumerate(regions):
             if r.kind == "results":
                 assert any(later.kind == "view" for later in regions[i + 1:]), r.label()
-
-
-def test_commands_that_write_results_leave_a_whole_folder(runner: Any) -> None:
-    for doc in REGIONS:
-        _rendered(doc, runner)
-    writers = [run for run in runner.cache.values() if run.command.split()[1] in refresh.WRITERS]
-    assert writers
-    for run in writers:
-        assert run.folder is not None and (run.folder / "manifest.json").is_file(), run.command
-        assert run.status == 0, run.command
-        if run.command.split()[1] == "compare":
-            header = (run.folder / "paired.csv").read_text(encoding="utf-8").splitlines()[0]
-            assert header == "scenario,baseline,kpi,diff_mean,diff_ci_low,diff_ci_high,n"
 
 
 # ------------------------------------------------------------------------ the mechanism itself (cheap)
