@@ -57,7 +57,7 @@ def _kpi_names(roles: list[str]) -> list[str]:
     names = []
     for k in KPIS:
         if k.family:
-            items = {"lost": LOST_REASONS, "utilization": roles, "queue_wait_mean_hours": roles,
+            items = {"lost": LOST_REASONS, "utilization": roles, "queue_wait_mean_hours": roles, "role_cost": roles,
                      "source_share": ("inbound", "outbound", "referral"),
                      "won_share": ("inbound", "outbound", "referral")}[k.prefix]
             names += [f"{k.prefix}.{i}" for i in items]

@@ -265,7 +265,8 @@ def _method(data: ReportData, cat: Catalogue, priorities: list[str] | None = Non
     glossary = [{"label": K.label(k, cat), "kpi": k, "definition": K.definition(k, cat),
                  "interval": cat.t("method.interval", method=cat.t(f"method.intervals.{K.spec(k).interval_method}"))}
                 for k in data.kpis() if K.definition(k, cat) and not k.startswith(("lost.", "utilization.",
-                                                                                  "queue_wait_mean_hours."))]
+                                                                                  "queue_wait_mean_hours.",
+                                                                                  "role_cost."))]
     kinds = sorted({K.spec(k).interval_method for k in data.kpis()})
     rows.insert(5, (cat.t("method.ci_method"), " · ".join(cat.t(f"method.intervals.{m}") for m in kinds)))
     if data.paired is not None and len(data.names) > 1:

@@ -21,7 +21,8 @@ __all__ = ["spec", "label", "definition", "fmt", "fmt_diff", "fmt_ci", "fmt_ends
 
 #: Per-item KPIs: prefix -> (catalogue names group, placeholder in KPI_DOCS and kpi labels).
 _PREFIX_ITEMS = {"lost": ("reasons", "reason"), "utilization": ("roles", "role"),
-                 "queue_wait_mean_hours": ("roles", "role"), "source_share": ("sources", "source"),
+                 "queue_wait_mean_hours": ("roles", "role"), "role_cost": ("roles", "role"),
+                 "source_share": ("sources", "source"),
                  "won_share": ("sources", "source")}
 
 
