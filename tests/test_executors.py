@@ -145,3 +145,24 @@ def test_a_worker_that_dies_is_reported_with_what_reproduces_it():
     e = err.value
     assert (e.scenario, e.replication, e.seed, e.point) == ("siloed", 4, 1234, "2 (data_integration=0.5)")
     assert "worker process died" in str(e)
+
+
+def _frozen_in_worker() -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_local_workers_start_with_the_parents_objects_frozen_and_the_parent_is_left_unfrozen():
+    import gc
+    import multiprocessing
+
+    from sim.executors import open_executor
+
+    with open_executor("local", 2) as pool:
+        # Both workers were forked before any task was submitted, from a frozen heap...
+        assert len(pool.executor._processes) == 2  # type: ignore[attr-defined]
+        assert gc.get_freeze_count() == 0  # ...and the parent collects its own objects again
+        frozen = [pool.executor.submit(_frozen_in_worker).result() for _ in range(4)]
+    if multiprocessing.get_start_method() == "fork":
+        assert min(frozen) > 1000  # the parent's heap, which a worker's collector never scans
