@@ -140,7 +140,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                                    "with common random numbers, and reports, per design and headline, whether the "
                                    "paired difference against the baseline keeps its sign, where it flips, and what "
                                    "it rests on. Defaults: 4 Morris trajectories, 2 replications, a 2-year horizon "
-                                   "(the three main designs: about 15 minutes on 2 cores).")
+                                   "(the three main designs: about 5 minutes on 2 cores).")
     p.add_argument("scenarios", type=Path, nargs="+", metavar="DESIGN")
     p.add_argument("--baseline", help="the design the others are compared with (default: the first, said on stderr)")
     p.add_argument("--params", type=_csv_list, metavar="KEY[,KEY...]",
@@ -456,7 +456,7 @@ def _robustness(args: argparse.Namespace) -> int:
     print(f"orgsim: robustness with {args.samples or DEFAULTS['samples']} {args.method} samples, "
           f"{args.reps or DEFAULTS['reps']} replications, horizon "
           f"{next((o.split('=', 1)[1] for o in args.overrides if o.startswith('simulation.horizon=')), DEFAULTS['horizon'])}"
-          " (the three main designs at the defaults: about 15 minutes on 2 cores; --samples 2 for a quicker look)",
+          " (the three main designs at the defaults: about 5 minutes on 2 cores; --samples 2 for a quicker look)",
           file=sys.stderr)
     checkpoint = args.resume if args.resume is not None else None
     root = checkpoint or _robustness_checkpoint(args)

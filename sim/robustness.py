@@ -60,9 +60,9 @@ __all__ = ["HEADLINES", "DEFAULTS", "RobustnessResults", "robustness", "plan_spa
 HEADLINES = ("conversion_rate", "logo_churn_annual", "nrr", "ltv_to_cac", "cac", "total_cost")
 #: Defaults: 4 Morris trajectories, 2 replications, a 2-year horizon, 2 bisection rounds, the 2
 #: most influential parameters per headline bisected. Measured on 2 cores for the three main
-#: designs (21 parameters, 89 points, 534 replications, then 42 tasks of ends and bisection):
-#: 15:09 wall, 1,529 CPU seconds (2026-12-02, partly shared with other work), against the
-#: 1,010 CPU seconds of an earlier model: over the 10 minutes aimed at (GitHub issue 14).
+#: designs (21 parameters, 89 points: 534 replications, then 120 at the ranges' ends and two
+#: rounds of 42 in bisection): 4:23 wall, 504 CPU seconds on a quiet machine (2026-12-02,
+#: benchmarks/RESULTS.md); the same run took 15 minutes on a busier, slower one.
 DEFAULTS: dict[str, Any] = {"samples": 4, "reps": 2, "horizon": "2y", "levels": 4, "steps": 2, "top": 2}
 METHODS = ("morris", "sobol", "oat")
 
