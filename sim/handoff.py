@@ -8,6 +8,8 @@ organizational unit loses less; a bridge (joint meeting) covers its seam.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .context import JourneyContext
 from .market import Buyer
 from .org import RoleQueue
@@ -28,7 +30,7 @@ def bridge_for(ctx: JourneyContext, sender: str, receiver: str):  # type: ignore
     return None
 
 
-def handoff(ctx: JourneyContext, b: Buyer, role: RoleQueue, activity: str, u: list[float], slot: int) -> bool:
+def handoff(ctx: JourneyContext, b: Buyer, role: RoleQueue, activity: str, u: Sequence[float], slot: int) -> bool:
     """Record a handoff if the performer changes; True if the lead is dropped in it.
 
     ``u[slot]`` decides whether the lead is dropped, ``u[slot + 1]`` whether context is

@@ -41,6 +41,9 @@ def lose(ctx: JourneyContext, b: Buyer, reason: str, activity: str = "") -> None
     b.reason = reason
     b.lost_at = ctx.env.now
     b.lost_activity = activity
+    # A lost buyer draws nothing more: let go of the chunk's table (most buyers leave after
+    # research and never read it), so it is freed once its last buyer is done with it.
+    b._draws = None
     ctx.log.record(ctx.env.now, b.id, "lost", "", activity)
 
 
@@ -103,6 +106,7 @@ def _contact_delay(ctx: JourneyContext, b: Buyer) -> float:
 
 def _nurture(ctx: JourneyContext, b: Buyer, round_: int) -> Generator[Any, Any, None]:
     """A nurture touch (if a role does nurture), then another research period."""
+    b.detach()
     if ctx.nurture is not None:
         role = ctx.role_for(ctx.nurture, b)
         work = b.work_at(ctx.plan.nurture_work_col(ctx.nurture, round_))

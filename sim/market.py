@@ -7,7 +7,8 @@ times with the same attributes and the same decision draws (common random number
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,11 +56,13 @@ class Buyer:
     patience: float
     research_time: float
     team_u: float
-    #: Uniforms (see MarketPlan), normals, acquisition then nurture work, deliberation.
-    u: list[float]
-    z: list[float]
-    work: list[float]
-    deliberation: list[float]
+    #: Uniforms (see MarketPlan), normals, acquisition then nurture work, deliberation: typed
+    #: arrays of doubles (8 bytes a value, where a list of floats takes 32, and nothing for the
+    #: garbage collector to track); indexing one gives the same Python float as a list would.
+    u: Sequence[float]
+    z: Sequence[float]
+    work: Sequence[float]
+    deliberation: Sequence[float]
     state: str
     reason: str
     lost_at: float
@@ -117,10 +120,19 @@ class Buyer:
         """
         draws = self._draws
         if draws is not None:
-            row = draws.table[self._row].tolist()
+            row = draws.table[self._row]
             a, b, c = draws.cuts
-            self.u, self.z, self.work, self.deliberation = row[:a], row[a:b], row[b:c], row[c:]
+            self.u, self.z = array("d", row[:a].tobytes()), array("d", row[a:b].tobytes())
+            self.work, self.deliberation = array("d", row[b:c].tobytes()), array("d", row[c:].tobytes())
             self._draws = None
+
+    def detach(self) -> None:
+        """Keep only this buyer's row of the chunk's draws (a buyer who keeps researching may
+        outlive every other buyer of the chunk by months; the chunk's table need not)."""
+        draws = self._draws
+        if draws is not None and len(draws.table) > 1:
+            self._draws = draws.row(self._row)
+            self._row = 0
 
     def work_at(self, col: int) -> float:
         """Column ``col`` of ``work``, without turning the whole row into floats (for a buyer who
@@ -141,6 +153,13 @@ class _ChunkDraws:
         self.table = np.hstack([u, z, work, deliberation])
         a = u.shape[1]
         self.cuts = (a, a + z.shape[1], a + z.shape[1] + work.shape[1])
+
+    def row(self, i: int) -> _ChunkDraws:
+        """Row ``i`` alone, copied (so this chunk's table can be freed)."""
+        one = _ChunkDraws.__new__(_ChunkDraws)
+        one.table = self.table[i:i + 1].copy()
+        one.cuts = self.cuts
+        return one
 
 
 @dataclass(frozen=True)
@@ -282,12 +301,15 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
     draws = _ChunkDraws(u, z, work, delib)
     cols = [arrive.tolist(), chan.tolist(), seg.tolist(), acv.tolist(), fit.tolist(),
             rep_free.tolist(), averse.tolist(), patience.tolist(), research.tolist(),
-            team_u.tolist(), u[:, :plan.n_early].tolist()]
+            team_u.tolist()]
+    # The early uniforms (read before a buyer talks to sales), a row of bytes per buyer.
+    early, width = np.ascontiguousarray(u[:, :plan.n_early]).tobytes(), 8 * plan.n_early
     out = []
     for i, row in enumerate(zip(*cols)):
         b = Buyer()
         (b.arrive_at, c, sidx, b.acv, b.fit, b.rep_free, b.averse, b.patience,
-         b.research_time, b.team_u, b.u) = row
+         b.research_time, b.team_u) = row
+        b.u = array("d", early[i * width:(i + 1) * width])
         b._draws = draws
         b._row = i
         b.channel = chan_names[c]

@@ -134,6 +134,29 @@ def test_a_replication_leaves_the_garbage_collector_as_it_found_it(monkeypatch):
     assert gc.get_threshold() == before
 
 
+def test_a_buyer_reads_the_same_draws_from_its_chunk_or_from_its_own_row():
+    """A buyer who keeps researching keeps only its row of the chunk's draws (Buyer.detach), and
+    what it reads is what it would have read from the chunk: the same Python floats."""
+    from sim.market import buyer_chunks, plan_for
+
+    scn = sim.load_scenario(SCENARIOS / "siloed.yaml")
+    plan = plan_for(scn)
+    chunk = next(buyer_chunks(scn, Streams(7), plan))
+    twin = next(buyer_chunks(scn, Streams(7), plan))
+    for i in (0, 5, len(chunk) - 1):
+        a, b = chunk[i], twin[i]
+        table = a._draws.table  # type: ignore[union-attr]
+        b.detach()
+        assert b._draws is not None and b._draws.table.shape == (1, table.shape[1])
+        assert b.work_at(1) == a.work_at(1)
+        a.engage()
+        b.engage()
+        read = [x for name in ("u", "z", "work", "deliberation") for x in getattr(a, name)]
+        assert read == [x for name in ("u", "z", "work", "deliberation") for x in getattr(b, name)]
+        assert read == table[i].tolist() and all(type(x) is float for x in read)
+        assert list(a.u[:plan.n_early]) == list(twin[i].u[:plan.n_early])
+
+
 def test_the_buyers_of_a_finished_replication_are_freed_without_a_full_collection():
     """Only the buyers still inside a SimPy process at the horizon wait for the collector; the
     rest go when simulate() returns (a reference cycle through the context kept them all)."""
