@@ -1,6 +1,6 @@
 """orgsim's performance, measured side by side with SimPy itself.
 
-    python benchmarks/run.py [--quick] [--json PATH]
+    python benchmarks/run.py [--quick] [--against REV] [--json PATH]
 
 Prints a table and writes JSON. Every figure is the median of several runs, and every ratio
 is taken between runs made in this same invocation, interleaved, so machine noise hits both
@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,20 +78,33 @@ def buyers_per_second(repeats: int, horizon: str) -> dict[str, float]:
 _SCALE_CHILD = """
 import resource, sys, time
 sys.path.insert(0, {root!r})
+sys.path.insert(0, {bench!r})
 import sim
+import lean_journey
 scn = sim.load_scenario({path!r}, {overrides!r})
+short = sim.load_scenario({path!r}, ["simulation.horizon=40d", "simulation.warmup=30d"])
+lean = {lean!r}
 # A short run first, untimed: the one-off costs (lazy imports, first calls) stay out of the figure.
-sim.simulate(sim.load_scenario({path!r}, ["simulation.horizon=40d", "simulation.warmup=30d"]), 2)
+lean_journey.run(short, 2) if lean else sim.simulate(short, 2)
 started = time.perf_counter()
-res = sim.simulate(scn, 1)
+if lean:
+    buyers, events = lean_journey.run(scn, 1)
+else:
+    res = sim.simulate(scn, 1)
+    buyers, events = len(res.buyers), len(res.events)
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(len(res.buyers), len(res.events), seconds, peak)
+# The high-water mark of this process's own memory (VmHWM): ru_maxrss would also count the
+# parent's size at the fork, which hides what a small run needs.
+with open("/proc/self/status") as status:
+    hwm = [line for line in status if line.startswith("VmHWM:")]
+peak = int(hwm[0].split()[1]) * 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(buyers, events, seconds, peak)
 """
 
 
 def scaling(sizes: list[int]) -> list[dict[str, float]]:
-    """Seconds per buyer and peak memory at growing sizes (each in a fresh process).
+    """Seconds per buyer and peak memory at growing sizes, orgsim and the lean skeleton
+    (benchmarks/lean_journey.py) side by side, each run in a fresh process.
 
     The market and every team grow by the same factor, so each buyer meets the same queues
     (scaling the market alone would overload the teams and change what a buyer costs).
@@ -103,17 +117,59 @@ def scaling(sizes: list[int]) -> list[dict[str, float]]:
         overrides = ["simulation.horizon=1y", "simulation.warmup=30d", "simulation.max_buyers=100000000"] + [
             f"market.channels.{c}.rate_per_week={ch.rate_per_week * factor}" for c, ch in base.market.channels.items()
         ] + [f"roles.{r}.headcount={max(1, round(spec.headcount * factor))}" for r, spec in base.roles.items()]
-        code = _SCALE_CHILD.format(root=str(ROOT), path=str(ROOT / "scenarios/siloed.yaml"), overrides=overrides)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        buyers, events, seconds, peak = out.stdout.split()
-        rows.append({"target_buyers": n, "buyers": int(buyers), "events": int(events),
-                     "seconds": float(seconds), "us_per_buyer": float(seconds) / int(buyers) * 1e6,
-                     "peak_bytes": int(peak), "peak_bytes_per_buyer": int(peak) / int(buyers)})
-    # Peak RSS includes the interpreter, numpy, pandas and SimPy (~250 MB) whatever the size:
+        row: dict[str, float] = {"target_buyers": n}
+        for who, lean in (("", False), ("lean_", True)):
+            code = _SCALE_CHILD.format(root=str(ROOT), bench=str(ROOT / "benchmarks"), lean=lean,
+                                       path=str(ROOT / "scenarios/siloed.yaml"), overrides=overrides)
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            buyers, events, seconds, peak = out.stdout.split()
+            row.update({f"{who}buyers": int(buyers), f"{who}events": int(events), f"{who}seconds": float(seconds),
+                        f"{who}us_per_buyer": float(seconds) / int(buyers) * 1e6, f"{who}peak_bytes": int(peak)})
+        rows.append(row)
+    # Peak RSS includes the interpreter, numpy, pandas and SimPy (~120 MB) whatever the size:
     # what each extra buyer costs is the growth of the peak over the smallest run.
     for row in rows[1:]:
-        row["marginal_bytes_per_buyer"] = (row["peak_bytes"] - rows[0]["peak_bytes"]) / (row["buyers"] - rows[0]["buyers"])
+        for who in ("", "lean_"):
+            row[f"{who}marginal_bytes_per_buyer"] = ((row[f"{who}peak_bytes"] - rows[0][f"{who}peak_bytes"])
+                                                    / (row[f"{who}buyers"] - rows[0][f"{who}buyers"]))
+        # Flat: how much the cost per buyer grew from the smallest size, against the skeleton's growth.
+        row["growth"] = row["us_per_buyer"] / rows[0]["us_per_buyer"]
+        row["lean_growth"] = row["lean_us_per_buyer"] / rows[0]["lean_us_per_buyer"]
     return rows
+
+
+def journey_ratio(repeats: int) -> dict[str, float]:
+    """orgsim's full journey (siloed as shipped, its 3-year horizon) against the lean skeleton
+    of the same journey on the same scenario, buyers per second, interleaved."""
+    import lean_journey
+
+    scn = sim.load_scenario(ROOT / "scenarios/siloed.yaml")
+    sim.simulate(scn, 99)
+    lean_journey.run(scn, 99)
+    ours, lean = [], []
+    for r in range(repeats):
+        started = time.perf_counter()
+        n = len(sim.simulate(scn, r + 1).buyers)
+        ours.append(n / (time.perf_counter() - started))
+        started = time.perf_counter()
+        n = lean_journey.run(scn, r + 1)[0]
+        lean.append(n / (time.perf_counter() - started))
+    return {"orgsim_buyers_per_second": _median(ours), "lean_buyers_per_second": _median(lean),
+            "journey_ratio": _median(ours) / _median(lean)}
+
+
+def quick_start(repeats: int = 5) -> dict[str, float]:
+    """``orgsim --help`` against ``python -c pass``, each a fresh process, medians."""
+    def timed(args: list[str]) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, *args], cwd=ROOT, check=True, capture_output=True)
+        return time.perf_counter() - started
+
+    helps, passes = [], []
+    for _ in range(repeats):
+        helps.append(timed(["-m", "sim", "--help"]))
+        passes.append(timed(["-c", "pass"]))
+    return {"help_seconds": _median(helps), "python_seconds": _median(passes)}
 
 
 _PARALLEL_CHILD = """
@@ -157,27 +213,45 @@ def machine_ceiling(repeats: int = 3) -> dict[str, float]:
     return {"two_process_ceiling": _median(ratios)}
 
 
-def main_job_seconds(extra: list[str]) -> dict[str, float]:
-    """The README's main command end to end: import, simulate, write, charts."""
+def main_job_seconds(extra: list[str], tree: Path = ROOT) -> dict[str, float]:
+    """The README's main command end to end (import, simulate, write, charts), then the
+    report re-rendered from its folder, with the code of ``tree`` (this checkout by default)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "sim", *MAIN_JOB, "--quiet", "--out", tmp, *extra],
-                       cwd=ROOT, check=True, capture_output=True)
+                       cwd=tree, env=env, check=True, capture_output=True)
         seconds = time.perf_counter() - started
         folder = next(Path(tmp).iterdir())
-        report = _report_seconds(folder)
-    return {"main_job_seconds": seconds, **report}
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "sim", "report", str(folder)], cwd=tree, env=env,
+                             capture_output=True)
+        report = time.perf_counter() - started if out.returncode == 0 else float("nan")
+    return {"main_job_seconds": seconds, "report_seconds": report}
 
 
-def _report_seconds(folder: Path) -> dict[str, float]:
-    """Re-render the report of a 3-design compare from its CSVs (no simulation)."""
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "sim", "report", str(folder)], cwd=ROOT, capture_output=True)
-    if out.returncode != 0:  # no report command yet: time the charts alone
-        from sim.report import write_charts  # noqa: F401
-
-        return {"report_seconds": float("nan")}
-    return {"report_seconds": time.perf_counter() - started}
+def against(rev: str, extra: list[str], repeats: int) -> dict[str, float]:
+    """The main job and its report with the code of commit ``rev`` and with this checkout,
+    interleaved (``rev`` first in each pair), medians; ``rev`` runs from a temporary worktree
+    with this environment's packages."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            runs: dict[str, list[dict[str, float]]] = {"then": [], "now": []}
+            for _ in range(repeats):
+                runs["then"].append(main_job_seconds(extra, tree))
+                runs["now"].append(main_job_seconds(extra))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+    out: dict[str, float] = {}
+    for when, rows in runs.items():
+        for key in ("main_job_seconds", "report_seconds"):
+            out[f"{when}_{key}"] = _median([r[key] for r in rows])
+    out["main_job_ratio"] = out["now_main_job_seconds"] / out["then_main_job_seconds"]
+    out["report_ratio"] = out["now_report_seconds"] / out["then_report_seconds"]
+    return out
 
 
 def _machine() -> dict[str, str]:
@@ -199,46 +273,71 @@ def app_latency(quick: bool) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a reduced run in under a minute")
+    parser.add_argument("--quick", action="store_true", help="a reduced run in a few minutes")
+    parser.add_argument("--against", metavar="REV",
+                        help="also run the main job and its report with the code of commit REV, interleaved")
     parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results.json")
     args = parser.parse_args()
     q = args.quick
-    results: dict[str, object] = {"machine": _machine(), "quick": q}
+    results: dict[str, Any] = {"machine": _machine(), "quick": q}
+    results["quick_start"] = quick_start()
     results["mmc"] = mmc_ratio(3 if q else 5, 120 if q else 600)
+    results["journey"] = journey_ratio(1 if q else 3)
     results["buyers_per_second"] = buyers_per_second(1 if q else 3, "6mo" if q else "2y")
     results["scaling"] = scaling([10_000, 100_000] if q else [10_000, 100_000, 1_000_000])
     results["parallel"] = {**parallel_speedup(1 if q else 10), **machine_ceiling(1 if q else 3)}
-    results["main_job"] = main_job_seconds(["--reps", "2"] if q else [])
+    main_extra = ["--reps", "2"] if q else []
+    results["main_job"] = main_job_seconds(main_extra)
+    if args.against:
+        results["against"] = {"rev": args.against, **against(args.against, main_extra, 1 if q else 2)}
     results["app"] = app_latency(q)
     args.json.write_text(json.dumps(results, indent=2))
-    m, p, j = results["mmc"], results["parallel"], results["main_job"]
-    rows = [
-        ("mmc_ratio (orgsim / bare SimPy, customers/s)", f"{m['mmc_ratio']:.2f}", ">= 0.75"),  # type: ignore[index]
-        ("orgsim M/M/c customers/s", f"{m['orgsim_customers_per_second']:,.0f}", ""),  # type: ignore[index]
-        ("bare SimPy M/M/c customers/s", f"{m['bare_simpy_customers_per_second']:,.0f}", ""),  # type: ignore[index]
-    ]
-    for name, rate in results["buyers_per_second"].items():  # type: ignore[union-attr]
-        rows.append((f"buyers/s {name}", f"{rate:,.0f}", ">= 25,000" if name == "siloed" else ""))
-    for row in results["scaling"]:  # type: ignore[union-attr]
-        marginal = row.get("marginal_bytes_per_buyer")
-        rows.append((f"scaling {row['buyers']:,} buyers: us/buyer, peak MB, bytes/buyer (marginal)",
-                     f"{row['us_per_buyer']:.1f}, {row['peak_bytes'] / 2**20:,.0f}, "
-                     + ("-" if marginal is None else f"{marginal:,.0f}"), "flat; <= 1 KB; 1M < 2 GB"))
-    rows.append(("parallel_speedup (jobs 2 / jobs 1)", f"{p['parallel_speedup']:.2f}", ">= 1.8"))  # type: ignore[index]
-    rows.append(("two busy processes / one (this machine's ceiling)", f"{p['two_process_ceiling']:.2f}", ""))  # type: ignore[index]
-    rows.append(("main_job_seconds", f"{j['main_job_seconds']:.1f}", "< 60"))  # type: ignore[index]
-    rows.append(("report_seconds", f"{j['report_seconds']:.1f}", "< 10"))  # type: ignore[index]
-    a = results["app"]
-    rows.append(("app first paired answer after a lever change, s", f"{a['app_first_answer_seconds']:.1f}",  # type: ignore[index]
-                 "<= 5" if not q else "(1-year horizon)"))
-    rows.append(("app 10 replications after a lever change, s", f"{a['app_ten_replications_seconds']:.1f}",  # type: ignore[index]
-                 "<= 30" if not q else "(1-year horizon)"))
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure'.ljust(width)}  {'value':>20}  target")
-    for name, value, target in rows:
-        print(f"{name.ljust(width)}  {value:>20}  {target}")
+    for name, value, target in _rows(results):
+        print(f"{name:<62}  {value:>24}  {target}")
     print(f"\nJSON: {args.json}")
     return 0
+
+
+def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The printed table: each measure with issue 21's target beside it."""
+    h, m, jr, p, j = (results[k] for k in ("quick_start", "mmc", "journey", "parallel", "main_job"))
+    rows = [
+        ("orgsim --help, s (python -c pass)", f"{h['help_seconds']:.2f} ({h['python_seconds']:.2f})", "< 0.2"),
+        ("M/M/c customers/s: orgsim / bare SimPy", f"{m['orgsim_customers_per_second']:,.0f} / "
+         f"{m['bare_simpy_customers_per_second']:,.0f} = {m['mmc_ratio']:.2f}", ">= 0.75"),
+        ("full journey buyers/s (siloed, 3 y): orgsim / lean skeleton", f"{jr['orgsim_buyers_per_second']:,.0f} / "
+         f"{jr['lean_buyers_per_second']:,.0f} = {jr['journey_ratio']:.2f}", ">= 0.75"),
+    ]
+    for name, rate in results["buyers_per_second"].items():
+        rows.append((f"buyers/s {name} (one process)", f"{rate:,.0f}", ""))
+    for row in results["scaling"]:
+        rows.append((f"{row['buyers']:,} buyers: us per buyer, orgsim / skeleton",
+                     f"{row['us_per_buyer']:.1f} / {row['lean_us_per_buyer']:.1f}", ""))
+        rows.append((f"{row['buyers']:,} buyers: peak MB, orgsim / skeleton",
+                     f"{row['peak_bytes'] / 2**20:,.0f} / {row['lean_peak_bytes'] / 2**20:,.0f}",
+                     "1M < 1.5 GB" if row["target_buyers"] >= 1_000_000 else ""))
+        if "growth" in row:
+            rows.append(("  growth of us per buyer since the smallest, orgsim / skeleton",
+                         f"{row['growth']:.2f} / {row['lean_growth']:.2f}", "orgsim <= skeleton"))
+            rows.append(("  bytes per extra buyer, orgsim / skeleton",
+                         f"{row['marginal_bytes_per_buyer']:,.0f} / {row['lean_marginal_bytes_per_buyer']:,.0f}",
+                         "<= 1,024"))
+    share = p["parallel_speedup"] / p["two_process_ceiling"]
+    rows.append(("--jobs 2 / --jobs 1 (machine's two-process ceiling)",
+                 f"{p['parallel_speedup']:.2f} ({p['two_process_ceiling']:.2f}) = {share:.2f} of it", ">= 0.9 of it"))
+    rows.append(("main job end to end, s", f"{j['main_job_seconds']:.1f}", ""))
+    rows.append(("report re-rendered (orgsim report), s", f"{j['report_seconds']:.1f}", ""))
+    if "against" in results:
+        a = results["against"]
+        rows.append((f"main job, s: {a['rev']} / now", f"{a['then_main_job_seconds']:.1f} / "
+                     f"{a['now_main_job_seconds']:.1f} = {a['main_job_ratio']:.2f}", "<= 0.5"))
+        rows.append((f"report, s: {a['rev']} / now", f"{a['then_report_seconds']:.1f} / "
+                     f"{a['now_report_seconds']:.1f} = {a['report_ratio']:.2f}", "<= 0.33"))
+    a = results["app"]
+    rows.append(("app: first paired answer / 10 replications after a lever change, s",
+                 f"{a['app_first_answer_seconds']:.1f} / {a['app_ten_replications_seconds']:.1f}",
+                 "(1-year horizon)" if results["quick"] else "<= 5 / <= 30"))
+    return rows
 
 
 if __name__ == "__main__":
