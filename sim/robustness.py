@@ -61,8 +61,8 @@ HEADLINES = ("conversion_rate", "logo_churn_annual", "nrr", "ltv_to_cac", "cac",
 #: Defaults: 4 Morris trajectories, 2 replications, a 2-year horizon, 2 bisection rounds, the 2
 #: most influential parameters per headline bisected. Measured on 2 cores for the three main
 #: designs (21 parameters, 89 points: 534 replications, then 120 at the ranges' ends and two
-#: rounds of 42 in bisection): 4:23 wall, 504 CPU seconds on a quiet machine (2026-12-02,
-#: benchmarks/RESULTS.md); the same run took 15 minutes on a busier, slower one.
+#: rounds of 42 in bisection): 4:23 to 5:21 wall, 504 to 618 CPU seconds on quiet machines
+#: (2026-12-02, two sessions, benchmarks/RESULTS.md); 15 minutes on a busier, slower one.
 DEFAULTS: dict[str, Any] = {"samples": 4, "reps": 2, "horizon": "2y", "levels": 4, "steps": 2, "top": 2}
 METHODS = ("morris", "sobol", "oat")
 
