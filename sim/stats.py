@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy.special import stdtrit
 
 from .kpis import get as _kpi
 
@@ -30,7 +30,9 @@ _ID = ("scenario", "replication", "seed")
 
 
 def _t_half(x: np.ndarray, level: float) -> float:
-    return float(sps.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+    # Student-t's quantile from scipy.special (what scipy.stats.t.ppf calls, to the bit),
+    # without loading scipy.stats: 0.3 s of every command's start.
+    return float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / np.sqrt(len(x)))
 
 
 def mean_ci(values: np.ndarray, level: float = CI_LEVEL, method: str = "t") -> tuple[float, float, float, int]:

@@ -90,6 +90,19 @@ def test_mean_ci_matches_the_t_interval():
     assert mean_ci(np.array([np.nan, 1.0]))[3] == 1
 
 
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 30, 200])
+@pytest.mark.parametrize("level", [0.8, 0.9, 0.95, 0.99, 0.9967])
+def test_the_t_interval_is_scipy_stats_to_the_bit(n, level):
+    """sim.stats takes Student-t's quantile from scipy.special (scipy.stats is slow to import);
+    the intervals must not move by a bit."""
+    from scipy import stats
+
+    x = np.random.default_rng(n).normal(10.0, 3.0, n)
+    mean, low, high, _n = mean_ci(x, level)
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n)
+    assert (low, high) == (mean - half, mean + half)
+
+
 def test_paired_differences_pair_by_replication():
     reps = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "replication": [0, 1, 0, 1],
                          "seed": [1, 2, 1, 2], "k": [1.0, 5.0, 2.0, 6.0]})

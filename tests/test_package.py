@@ -43,6 +43,14 @@ def test_importing_sim_loads_no_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_statistics_load_no_scipy_stats():
+    """A t-quantile is all sim.stats needs of scipy: scipy.stats alone cost 0.4 s of every
+    command's start (compare, report, the live page)."""
+    out = _python("import sys, sim.stats\nprint('scipy.stats' in sys.modules)")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_an_unknown_name_is_an_attribute_error():
     out = _python("import sim\ntry:\n    sim.nope\nexcept AttributeError as e:\n    print(e)")
     assert out.stdout.strip() == "module 'sim' has no attribute 'nope'"
