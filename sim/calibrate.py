@@ -530,9 +530,9 @@ def main(args: argparse.Namespace) -> int:
     """Run ``orgsim calibrate``; 0 done, 2 bad input (nothing written)."""
     update, bar = None, None
     if not args.quiet:
-        from tqdm import tqdm
+        from .progress import progress_bar
 
-        bar = tqdm(total=0, unit="run", file=sys.stderr, delay=1.0, leave=False)
+        bar = progress_bar(0, "run")
 
         def update(done: int, total: int) -> None:
             assert bar is not None

@@ -220,9 +220,9 @@ def _command(argv: Sequence[str]) -> str | None:
 def _progress(quiet: bool) -> tuple[Any, Any]:
     if quiet:
         return None, None
-    from tqdm import tqdm
+    from .progress import progress_bar
 
-    bar = tqdm(total=0, unit="rep", file=sys.stderr, delay=1.0, leave=False)
+    bar = progress_bar(0, "rep")
 
     def update(done: int, total: int) -> None:
         bar.total = total
@@ -526,9 +526,9 @@ def _optimize(args: argparse.Namespace) -> int:
                                      f"add --resume {fresh} to continue it, or delete that folder to start again")])
     bar = None
     if not args.quiet:
-        from tqdm import tqdm
+        from .progress import progress_bar
 
-        bar = tqdm(total=args.trials, unit="trial", file=sys.stderr, delay=1.0, leave=False)
+        bar = progress_bar(args.trials, "trial")
 
     def on_trial(done: int, total: int, best: str) -> None:
         if bar is not None:

@@ -14,6 +14,7 @@ import re
 import select
 import shutil
 import subprocess
+import sys
 import time
 import warnings
 from html.parser import HTMLParser
@@ -69,6 +70,72 @@ def test_write_charts_keeps_its_files(folder: Path) -> None:
     for stem in CHARTS:
         assert f"{stem}.png" in manifest["charts"] and f"{stem}.svg" in manifest["charts"]
         assert (folder / "charts" / f"{stem}.png").stat().st_size > 10_000
+
+
+_ENCODE_BOTH_WAYS = """
+import os, sys
+from pathlib import Path
+import sim.report.files as F
+from sim.locale import catalogue
+from sim.report import read_folder
+from sim.report.charts import close_charts, draw_charts
+
+folder, out, fail_child = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+cat, data, parent = catalogue("en"), read_folder(folder), os.getpid()
+forks = []
+real_fork, real_write = os.fork, F._write
+def fork():
+    forks.append(1)
+    return real_fork()
+def write(chart, where, cat):
+    if fail_child and os.getpid() != parent:
+        raise OSError(28, "No space left on device")
+    return real_write(chart, where, cat)
+os.fork, F._write = fork, write
+texts = {}
+for name, parallel in (("one", False), ("two", True)):
+    charts = draw_charts(data, cat)
+    texts[name] = F.write_chart_files(charts, out / name, cat, parallel=parallel)
+    close_charts(charts)
+assert texts["one"] == texts["two"], "different SVG texts"
+assert list(texts["two"]) == [c for c in texts["one"]], "order"
+print(len(forks), len(texts["one"]), int(F.can_fork()))
+"""
+
+
+@pytest.mark.parametrize("fail_child", [False, True])
+def test_charts_encoded_on_two_cores_are_the_same_files(folder: Path, tmp_path: Path, fail_child: bool) -> None:
+    """A forked child encodes every other chart (sim.report.files); the files and the SVG texts
+    are the same bytes as one process writes, and a child that fails leaves its charts to the
+    parent, which writes them itself."""
+    out = subprocess.run([sys.executable, "-c", _ENCODE_BOTH_WAYS, str(folder), str(tmp_path), str(int(fail_child))],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    forks, charts, can = map(int, out.stdout.split())
+    assert (forks, charts) == (1, len(CHARTS))
+    assert can == (len(os.sched_getaffinity(0)) > 1)  # a process of one thread may fork
+    one = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert one == sorted(f"{stem}.{ext}" for stem in CHARTS for ext in ("png", "svg"))
+    assert one == sorted(p.name for p in (tmp_path / "two").iterdir())
+    for name in one:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    """A thread holding a lock at a fork would leave the child stuck: with one running, the
+    charts are encoded in this process."""
+    import threading
+
+    from sim.report.files import can_fork
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not can_fork()
+    finally:
+        stop.set()
+        thread.join()
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -24,7 +24,7 @@ from ..stats import mean_ci
 from . import kpis as K
 from .findings import finding, lead
 from .folder import ReportData, from_results
-from .style import BETTER, INK, MUTED, PALETTE, Chart, chart_style, design_colors, frame, save_chart, style_axes, tint
+from .style import BETTER, INK, MUTED, PALETTE, Chart, chart_style, design_colors, frame, style_axes, tint
 from .style import _wrap as wrap
 
 if TYPE_CHECKING:
@@ -582,7 +582,10 @@ def close_charts(charts: list[Chart]) -> None:
 
 def save_charts(charts: list[Chart], folder: Path, cat: Catalogue) -> list[str]:
     """Write each chart as PNG and SVG into ``folder``; return the file names."""
-    return [name for chart in charts for name in save_chart(chart, folder, cat)]
+    from .files import write_chart_files
+
+    write_chart_files(charts, folder, cat)
+    return [f"{chart.stem}.{ext}" for chart in charts for ext in ("png", "svg")]
 
 
 def write_charts(results: Results, folder: Path) -> list[str]:

@@ -22,13 +22,14 @@ from ..locale import Catalogue, catalogue
 from . import kpis as K
 from .charts import close_charts, draw_charts, funnel_means, lost_means, role_costs, roles_of
 from .explore import sensitivity_kpi, sweep_keys, sweep_kpis
+from .files import write_chart_files
 from .findings import Finding, balanced, findings, fmt_threshold, overview, sentence, summary_sentences, window_text
 from .folder import ReportData, read_folder, scenario_hash
 from .params import differing, effects_rows, market_rows, param_label
 from .robustness import rests_on_section
 from .scorecard import context as scorecard_context
 from .scorecard import priorities_of, scorecard
-from .style import design_colors, save_chart, svg_markup, svg_text
+from .style import design_colors, svg_markup
 
 __all__ = ["render_report", "build_context", "SECTIONS"]
 
@@ -339,10 +340,9 @@ def render_report(folder: Path, lang: str = "en", charts: bool = True, prioritie
     chart_dir = folder / "charts" if lang == "en" else folder / "charts" / lang
     inline = {}
     try:
+        svgs = write_chart_files(drawn, chart_dir, cat) if drawn else {}
         for chart in drawn:
-            svg = svg_text(chart, cat)
-            save_chart(chart, chart_dir, cat, svg)
-            inline[chart.stem] = {"svg": Markup(svg_markup(chart, svg)), "title": chart.title,
+            inline[chart.stem] = {"svg": Markup(svg_markup(chart, svgs[chart.stem])), "title": chart.title,
                                   "section": chart.section}
     finally:
         close_charts(drawn)
