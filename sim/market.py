@@ -113,10 +113,11 @@ class Buyer:
         self._row = 0
 
     def engage(self) -> None:
-        """Turn this buyer's row of journey draws into Python floats, once, when first needed.
+        """Copy this buyer's row of journey draws into its own typed arrays, once, when first
+        needed.
 
-        Most buyers never talk to sales; they only ever read the first few uniforms, so
-        the rest stays in the chunk's numpy arrays.
+        Most buyers never talk to sales; they only ever read the first few uniforms (their
+        own array from the start), so the rest stays in the chunk's table.
         """
         draws = self._draws
         if draws is not None:

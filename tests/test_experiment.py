@@ -162,6 +162,7 @@ def test_a_buyer_reads_the_same_draws_from_its_chunk_or_from_its_own_row():
         b.detach()
         assert b._draws is not None and b._draws.table.shape == (1, table.shape[1])
         assert b.work_at(1) == a.work_at(1)
+        assert list(b.u) == table[i, :plan.n_early].tolist()  # the early uniforms, from the start
         a.engage()
         b.engage()
         read = [x for name in ("u", "z", "work", "deliberation") for x in getattr(a, name)]
@@ -172,7 +173,8 @@ def test_a_buyer_reads_the_same_draws_from_its_chunk_or_from_its_own_row():
 
 def test_the_buyers_of_a_finished_replication_are_freed_without_a_full_collection():
     """Only the buyers still inside a SimPy process at the horizon wait for the collector; the
-    rest go when simulate() returns (a reference cycle through the context kept them all)."""
+    rest go when simulate() returns (a reference cycle through the context kept them all:
+    24,170 of 24,170 alive)."""
     import gc
 
     from sim.market import Buyer
@@ -185,5 +187,8 @@ def test_the_buyers_of_a_finished_replication_are_freed_without_a_full_collectio
         alive = sum(isinstance(o, Buyer) for o in gc.get_objects())
     finally:
         gc.enable()
-    assert len(res.buyers) > 20_000
-    assert alive < 0.1 * len(res.buyers)
+    # Still referenced at the horizon: buyers in the journey or customers (inside a SimPy
+    # process) and the chunk being set on its way.
+    held = res.buyers.state.isin(["in_flight", "active"]).sum() + 2048
+    assert len(res.buyers) > 5 * held
+    assert alive <= held

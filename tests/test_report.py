@@ -13,8 +13,10 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
+import textwrap
 import time
 import warnings
 from html.parser import HTMLParser
@@ -80,35 +82,50 @@ from sim.locale import catalogue
 from sim.report import read_folder
 from sim.report.charts import close_charts, draw_charts
 
-folder, out, fail_child = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+folder, out, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 cat, data, parent = catalogue("en"), read_folder(folder), os.getpid()
-forks = []
-real_fork, real_write = os.fork, F._write
+forks, mine = [], []
+real_fork, real_write, real_waitpid = os.fork, F._write, os.waitpid
 def fork():
     forks.append(1)
+    if mode == "no_fork":
+        raise OSError(11, "Resource temporarily unavailable")
     return real_fork()
 def write(chart, where, cat):
-    if fail_child and os.getpid() != parent:
+    if os.getpid() == parent:
+        mine.append(chart.stem)
+    elif mode == "child_fails":
         raise OSError(28, "No space left on device")
     return real_write(chart, where, cat)
-os.fork, F._write = fork, write
-texts = {}
+def waitpid(pid, options):
+    if mode == "not_waitable":
+        real_waitpid(pid, options)
+        raise ChildProcessError(10, "No child processes")
+    return real_waitpid(pid, options)
+os.fork, os.waitpid, F._write = fork, waitpid, write
+texts, wrote = {}, {}
 for name, parallel in (("one", False), ("two", True)):
     charts = draw_charts(data, cat)
+    mine.clear()
     texts[name] = F.write_chart_files(charts, out / name, cat, parallel=parallel)
+    wrote[name] = list(mine)
     close_charts(charts)
+    stems = [c.stem for c in charts]
 assert texts["one"] == texts["two"], "different SVG texts"
-assert list(texts["two"]) == [c for c in texts["one"]], "order"
-print(len(forks), len(texts["one"]), int(F.can_fork()))
+assert list(texts["two"]) == stems, "order"
+assert wrote["one"] == stems
+expected = stems[0::2] if mode == "works" else stems[0::2] + stems[1::2] if mode != "no_fork" else stems
+assert wrote["two"] == expected, (wrote["two"], expected)
+print(len(forks), len(stems), int(F.can_fork()))
 """
 
 
-@pytest.mark.parametrize("fail_child", [False, True])
-def test_charts_encoded_on_two_cores_are_the_same_files(folder: Path, tmp_path: Path, fail_child: bool) -> None:
-    """A forked child encodes every other chart (sim.report.files); the files and the SVG texts
-    are the same bytes as one process writes, and a child that fails leaves its charts to the
-    parent, which writes them itself."""
-    out = subprocess.run([sys.executable, "-c", _ENCODE_BOTH_WAYS, str(folder), str(tmp_path), str(int(fail_child))],
+@pytest.mark.parametrize("mode", ["works", "child_fails", "no_fork", "not_waitable"])
+def test_charts_encoded_on_two_cores_are_the_same_files(folder: Path, tmp_path: Path, mode: str) -> None:
+    """A forked child encodes every other chart (sim.report.files) and the parent the rest; the
+    files and the SVG texts are the same bytes as one process writes. A child that fails, that
+    cannot be made or that cannot be waited for leaves its charts to the parent."""
+    out = subprocess.run([sys.executable, "-c", _ENCODE_BOTH_WAYS, str(folder), str(tmp_path), mode],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     forks, charts, can = map(int, out.stdout.split())
@@ -119,6 +136,43 @@ def test_charts_encoded_on_two_cores_are_the_same_files(folder: Path, tmp_path: 
     assert one == sorted(p.name for p in (tmp_path / "two").iterdir())
     for name in one:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
+def test_ctrl_c_while_a_child_encodes_stops_the_child_and_leaves_no_process(folder: Path, tmp_path: Path) -> None:
+    """Ctrl-C to the parent alone while the child encodes (a terminal's would reach both, and the
+    child dies of it): the command ends with KeyboardInterrupt, and the child, stopped by the
+    parent, is gone, not even a zombie."""
+    code = _ENCODE_BOTH_WAYS.split("texts, wrote = {}, {}")[0] + textwrap.dedent("""
+        import signal, time
+        real_write_child = F._write
+        def slow(chart, where, cat):
+            if os.getpid() != parent:
+                time.sleep(30)
+            return real_write_child(chart, where, cat)
+        F._write = slow
+        charts = draw_charts(data, cat)
+        print(os.getpid(), flush=True)
+        try:
+            F.write_chart_files(charts, out / "two", cat, parallel=True)
+        except KeyboardInterrupt:
+            try:
+                os.waitpid(-1, os.WNOHANG)
+                print("interrupted, a child is left", flush=True)
+            except ChildProcessError:  # no child at all, running or a zombie
+                print("interrupted, no child", flush=True)
+        """)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder), str(tmp_path), "works"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        time.sleep(3)  # the parent's half is done in about a second; the child sleeps
+        os.kill(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of its session
+    assert stdout.strip() == "interrupted, no child", stderr
 
 
 def test_no_fork_while_another_thread_runs() -> None:
