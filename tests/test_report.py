@@ -144,6 +144,9 @@ def test_ctrl_c_while_a_child_encodes_stops_the_child_and_leaves_no_process(fold
     parent, is gone, not even a zombie."""
     code = _ENCODE_BOTH_WAYS.split("texts, wrote = {}, {}")[0] + textwrap.dedent("""
         import signal, time
+        # As orgsim's own start does: a shell that starts a job in the background starts it
+        # with SIGINT ignored, and Python then leaves it so.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         real_write_child = F._write
         def slow(chart, where, cat):
             if os.getpid() != parent:
