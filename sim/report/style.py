@@ -180,14 +180,14 @@ def style_axes(ax: Any, grid_axis: str = "y") -> None:
     ax.tick_params(labelsize=9.5, length=3)
 
 
-def save_chart(chart: Chart, folder: Path, cat: Catalogue, svg: str | None = None) -> list[str]:
-    """Write the chart as PNG (for slides) and SVG into ``folder``; return the file names.
-    ``svg``: the chart's SVG text if already drawn (see :func:`svg_text`)."""
-    folder.mkdir(parents=True, exist_ok=True)
+def save_chart(chart: Chart, folder: Path, cat: Catalogue) -> str:
+    """Write the chart as ``<stem>.svg`` (for the page) and ``<stem>.png`` (for slides) into
+    ``folder``, an existing folder; return the SVG's text (the page inlines it)."""
+    svg = svg_text(chart, cat)
+    (folder / f"{chart.stem}.svg").write_text(svg, encoding="utf-8")
     with chart_style(cat):
         chart.fig.savefig(folder / f"{chart.stem}.png", dpi=_DPI, metadata=_metadata("png"))
-    (folder / f"{chart.stem}.svg").write_text(svg if svg is not None else svg_text(chart, cat), encoding="utf-8")
-    return [f"{chart.stem}.png", f"{chart.stem}.svg"]
+    return svg
 
 
 def svg_text(chart: Chart, cat: Catalogue) -> str:
