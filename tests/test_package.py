@@ -51,6 +51,15 @@ def test_the_statistics_load_no_scipy_stats():
     assert out.stdout.strip() == "False"
 
 
+def test_the_progress_bar_starts_no_thread():
+    """tqdm's monitor thread would stop the report encoding its charts on two cores
+    (sim.report.files forks only without other threads)."""
+    out = _python("import threading\nfrom sim.progress import progress_bar\nbar = progress_bar(3, 'rep')\n"
+                  "bar.update(1)\nprint(threading.active_count())\nbar.close()")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"
+
+
 def test_an_unknown_name_is_an_attribute_error():
     out = _python("import sim\ntry:\n    sim.nope\nexcept AttributeError as e:\n    print(e)")
     assert out.stdout.strip() == "module 'sim' has no attribute 'nope'"
