@@ -76,7 +76,10 @@ class JourneyContext:
     admit: Callable[[Buyer], None] = lambda b: None
     #: Called with a new buyer who is already in a meeting (set by the model).
     admit_booked: Callable[[Buyer], None] = lambda b: None
-    created: list[Buyer] = field(default_factory=list)
+    #: Called with a buyer whose journey is over (lost, churned): its row is final (set by the model).
+    retire: Callable[[Buyer], None] = lambda b: None
+    #: How many buyers the organization has brought in itself (numbers the next one).
+    created: int = 0
     #: Called by the timer that ends a buyer's first research period (set by the model).
     research_ended: Callable[[simpy.Event], None] | None = None
     #: The acquisition activities in journey order.
@@ -123,8 +126,8 @@ class JourneyContext:
         this run created, in order.
         """
         b = endogenous_buyer(self.scn, self.streams.keyed(key, ENDOGENOUS), self.plan, self.env.now,
-                             channel, segment_tilt, ENDOGENOUS_ID_BASE + len(self.created), key)
-        self.created.append(b)
+                             channel, segment_tilt, ENDOGENOUS_ID_BASE + self.created, key)
+        self.created += 1
         return b
 
     def outbound_key(self, role: str) -> int:

@@ -352,6 +352,7 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
             b.state = "churned"
             b.churned_at = env.now
             log.record(env.now, b.id, "churned", role.name, renewal, b.arr)
+            ctx.retire(b)
             return
         log.record(env.now, b.id, "renewed", role.name, renewal, b.arr)
         _refer(ctx, b, k, u)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .memory import release
+
 __all__ = ["EVENTS", "EventLog"]
 
 #: Every kind of event and what its ``value`` column holds.
@@ -103,12 +105,6 @@ class EventLog:
             np.array(pending[5::6], dtype=np.float64),
         ))
 
-    def _column(self, k: int, dtype: type) -> np.ndarray:
-        """Column ``k`` of every packed chunk, end to end."""
-        self._pack()
-        parts = [chunk[k] for chunk in self._chunks]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
     def __len__(self) -> int:
         return sum(len(chunk[0]) for chunk in self._chunks) + len(self._pending) // 6
 
@@ -118,14 +114,32 @@ class EventLog:
         return sum(col.nbytes for chunk in self._chunks for col in chunk)
 
     def frame(self) -> pd.DataFrame:
-        """The log as a DataFrame sorted by time (stable, so recording order breaks ties)."""
+        """The log as a DataFrame sorted by time (stable, so recording order breaks ties).
+
+        The log is emptied as the frame is built: each column is put in time order and its
+        packed pieces freed before the next, so the log is never held in two full copies at
+        once (the peak memory of a large replication is here).
+        """
+        self._pack()
+        by_column = [list(parts) for parts in zip(*self._chunks)] or [[] for _ in range(6)]
+        self._chunks = []
+        time = np.concatenate(by_column[0]) if by_column[0] else np.zeros(0)
+        order = np.argsort(time, kind="stable")
+        del time
+        columns: list[np.ndarray] = []
+        for k, dtype in enumerate((np.float64, np.int64, np.int8, np.int16, np.int16, np.float64)):
+            parts, by_column[k] = by_column[k], []
+            whole = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+            del parts
+            columns.append(whole[order])
+            release(whole.nbytes)
+            del whole
         names = self._names
-        df = pd.DataFrame({
-            "time": self._column(0, np.float64),
-            "buyer": self._column(1, np.int64),
-            "event": pd.Categorical.from_codes(self._column(2, np.int8).astype(np.int16), categories=list(EVENTS)),
-            "role": pd.Categorical.from_codes(self._column(3, np.int16).astype(np.int32), categories=names),
-            "activity": pd.Categorical.from_codes(self._column(4, np.int16).astype(np.int32), categories=names),
-            "value": self._column(5, np.float64),
-        })
-        return df.sort_values("time", kind="stable", ignore_index=True)
+        return pd.DataFrame({
+            "time": columns[0],
+            "buyer": columns[1],
+            "event": pd.Categorical.from_codes(columns[2].astype(np.int16), categories=list(EVENTS)),
+            "role": pd.Categorical.from_codes(columns[3].astype(np.int32), categories=names),
+            "activity": pd.Categorical.from_codes(columns[4].astype(np.int32), categories=names),
+            "value": columns[5],
+        }, copy=False)  # the columns are new: no second copy of the log

@@ -45,12 +45,14 @@ def lose(ctx: JourneyContext, b: Buyer, reason: str, activity: str = "") -> None
     # research and never read it), so it is freed once its last buyer is done with it.
     b._draws = None
     ctx.log.record(ctx.env.now, b.id, "lost", "", activity)
+    ctx.retire(b)
 
 
 def arrive(ctx: JourneyContext, b: Buyer) -> None:
     """A buyer arrives and starts researching on their own; no process is needed until
     the research ends, so most buyers (who never talk to sales) cost one timer each."""
     ctx.log.record(b.arrive_at, b.id, "arrive")
+    b.research_until(b.arrive_at + b.research_time)
     # The timer carries the buyer as its value and one callback serves every timer: no
     # closure per buyer, so less to allocate and for the garbage collector to track.
     timer = ctx.env.timeout(b.arrive_at + b.research_time - ctx.env.now, b)

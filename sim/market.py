@@ -7,6 +7,7 @@ times with the same attributes and the same decision draws (common random number
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,12 @@ INSTALLED_ID_BASE = 2_000_000_000
 
 _CHUNK = 2048
 _NAN = float("nan")
+#: How long after its last arrival a chunk's table of draws is shared by buyers still in their
+#: first research: one who researches past then takes a copy of its own row at arrival, so the
+#: table is freed days after the chunk instead of when its slowest researcher is done (months,
+#: and at a million buyers a year hundreds of chunks held at once). Memory only: the draws are
+#: the same numbers either way.
+SHARED_DRAWS_DAYS = 7.0
 
 
 class Buyer:
@@ -135,6 +142,13 @@ class Buyer:
             self._draws = draws.row(self._row)
             self._row = 0
 
+    def research_until(self, end: float) -> None:
+        """This buyer reads no more of its draws before ``end`` (its first research): past its
+        chunk's sharing window (``SHARED_DRAWS_DAYS``) it keeps its own row instead."""
+        draws = self._draws
+        if draws is not None and end > draws.shared_until:
+            self.detach()
+
     def work_at(self, col: int) -> float:
         """Column ``col`` of ``work``, without turning the whole row into floats (for a buyer who
         may never talk to sales)."""
@@ -148,18 +162,22 @@ class _ChunkDraws:
     """A chunk's journey draws (uniforms, normals, work, deliberation side by side), kept as
     one array until a buyer needs their row."""
 
-    __slots__ = ("table", "cuts")
+    __slots__ = ("table", "cuts", "shared_until")
 
-    def __init__(self, u: np.ndarray, z: np.ndarray, work: np.ndarray, deliberation: np.ndarray):
+    def __init__(self, u: np.ndarray, z: np.ndarray, work: np.ndarray, deliberation: np.ndarray,
+                 shared_until: float = math.inf):
         self.table = np.hstack([u, z, work, deliberation])
         a = u.shape[1]
         self.cuts = (a, a + z.shape[1], a + z.shape[1] + work.shape[1])
+        #: Buyers who need no more of it before this time share the table (Buyer.research_until).
+        self.shared_until = shared_until
 
     def row(self, i: int) -> _ChunkDraws:
         """Row ``i`` alone, copied (so this chunk's table can be freed)."""
         one = _ChunkDraws.__new__(_ChunkDraws)
         one.table = self.table[i:i + 1].copy()
         one.cuts = self.cuts
+        one.shared_until = math.inf
         return one
 
 
@@ -300,7 +318,7 @@ def _draw_buyers(scn: Scenario, rng: np.random.Generator, plan: MarketPlan, arri
     team_u = rng.random(n)
     u = rng.random((n, plan.n_u))
     z = rng.standard_normal((n, 2 * len(plan.activities)))
-    draws = _ChunkDraws(u, z, work, delib)
+    draws = _ChunkDraws(u, z, work, delib, float(arrive.max()) + SHARED_DRAWS_DAYS if n else math.inf)
     cols = [arrive.tolist(), chan.tolist(), seg.tolist(), acv.tolist(), fit.tolist(),
             rep_free.tolist(), averse.tolist(), patience.tolist(), research.tolist(),
             team_u.tolist()]

@@ -8,10 +8,8 @@ from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from operator import attrgetter
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import simpy
 
@@ -19,6 +17,7 @@ from .context import Decision, JourneyContext
 from .customer import installed_customers, start_installed
 from .events import EventLog
 from .journey import arrive, research_ended
+from .ledger import BUYER_COLUMNS, BuyerLedger
 from .market import Buyer, buyer_chunks, plan_for, scheduled_buyers
 from .org import RoleQueue, build_roles
 from .prospecting import start_prospecting
@@ -27,22 +26,6 @@ from .streams import Streams
 from .transition import switch
 
 __all__ = ["SimResult", "simulate", "BUYER_COLUMNS"]
-
-#: Columns of the buyers table, one row per buyer who arrived.
-BUYER_COLUMNS = (
-    "id", "arrive_at", "channel", "segment", "acv", "fit", "state", "reason", "lost_at",
-    "lost_activity", "contact_at", "first_response_wait", "won_at", "churned_at", "arr",
-    "handoffs", "context_losses", "ttv", "ttv_missed", "source", "score", "community", "at_risk",
-)
-#: The numeric columns' dtypes, given so that pandas need not infer them value by value
-#: (the rest hold strings).
-_NUMERIC_DTYPES = {
-    "id": np.int64, "handoffs": np.int64, "context_losses": np.int64,
-    "ttv_missed": np.bool_, "community": np.bool_, "at_risk": np.bool_,
-    **dict.fromkeys(("arrive_at", "acv", "fit", "lost_at", "contact_at", "first_response_wait",
-                     "won_at", "churned_at", "arr", "ttv", "score"), np.float64),
-}
-
 
 @dataclass
 class SimResult:
@@ -63,29 +46,15 @@ class SimResult:
 
 
 def _arrivals(env: simpy.Environment, ctx: JourneyContext, chunks: Iterable[list[Buyer]],
-              out: list[Buyer]) -> Generator[Any, Any, None]:
+              out: dict[int, Buyer]) -> Generator[Any, Any, None]:
     # Each chunk's buyers are set on their way at once; the next chunk is drawn when the
     # clock reaches the last arrival of this one.
     for chunk in chunks:
         for b in chunk:
-            out.append(b)
+            out[b.id] = b
             arrive(ctx, b)
         if chunk and chunk[-1].arrive_at > env.now:
             yield env.timeout(chunk[-1].arrive_at - env.now)
-
-
-def _buyer_table(buyers: list[Buyer]) -> pd.DataFrame:
-    """One row per buyer, in the order given."""
-    columns: dict[str, Any] = {}
-    # One attrgetter call per buyer (a tuple of every column), then transposed: a fifth less
-    # time than one getattr per buyer and column (measured).
-    rows = list(map(attrgetter(*BUYER_COLUMNS), buyers))
-    for c, column in zip(BUYER_COLUMNS, zip(*rows) if rows else [()] * len(BUYER_COLUMNS)):
-        values = list(column)
-        dtype = _NUMERIC_DTYPES.get(c)
-        # An empty table keeps the untyped columns pandas makes of empty lists.
-        columns[c] = np.array(values, dtype=dtype) if dtype is not None and values else values
-    return pd.DataFrame(columns)
 
 
 @contextmanager
@@ -138,28 +107,38 @@ def _simulate(scn: Scenario, seed: int, events: bool, decisions: bool = False) -
     ctx = JourneyContext.build(env, start, plan, roles, log, streams)
     if decisions:
         ctx.decisions = []
-    buyers: list[Buyer] = []
+    # The buyers still in the run, by id in the order they came; a buyer whose journey is
+    # over (lost, churned) leaves it for the ledger, which keeps only its row (sim.ledger).
+    buyers: dict[int, Buyer] = {}
+    ledger = BuyerLedger()
     if start is not scn:
-        env.timeout(change.at).callbacks.append(lambda _: switch(ctx, scn, buyers))  # type: ignore[union-attr]
+        env.timeout(change.at).callbacks.append(lambda _: switch(ctx, scn, list(buyers.values())))  # type: ignore[union-attr]
+
+    def enter(b: Buyer) -> None:
+        buyers[b.id] = b
 
     def admit(b: Buyer) -> None:
-        buyers.append(b)
+        enter(b)
         arrive(ctx, b)
+
+    def retire(b: Buyer) -> None:
+        del buyers[b.id]
+        ledger.add(b)
 
     ctx.admit = admit
     ctx.research_ended = partial(research_ended, ctx)
-    ctx.admit_booked = buyers.append
+    ctx.admit_booked = enter
+    ctx.retire = retire
     start_prospecting(ctx)
     for customer in installed_customers(ctx):  # the installed base, on contract from day one
-        buyers.append(customer)
+        enter(customer)
         start_installed(ctx, customer)
     scheduled = scheduled_buyers(scn, streams, plan)
     env.process(_arrivals(env, ctx, [scheduled], buyers))
     env.process(_arrivals(env, ctx, buyer_chunks(scn, streams, plan, len(scheduled)), buyers))
     env.run(until=scn.simulation.horizon)
-    buyers.sort(key=lambda b: b.id)
-    table = _buyer_table(buyers)
-    # The context holds this list through its callbacks (a reference cycle): emptied here, the
+    table = ledger.table(buyers.values())
+    # The context holds this dict through its callbacks (a reference cycle): emptied here, the
     # buyers are freed at once instead of waiting for a full collection that scans them all.
     buyers.clear()
     role_rows = [
