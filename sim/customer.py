@@ -104,12 +104,14 @@ def _draw_block(ctx: JourneyContext, b: Buyer, life: Life, seg: Segment) -> None
 
 
 def start_life(ctx: JourneyContext, b: Buyer) -> None:
-    """A buyer signs: draw the first block of its customer draws and decide community membership."""
+    """A buyer signs: decide community membership, on the first of its customer draws (the
+    rest of the first block is drawn when its life first needs it: :func:`customer_life`)."""
     life = b.life = Life()
     life.losses_at_signature = b.context_losses
     if b.last_performer is not None:
         life.owners.add(b.last_performer)
-    _draw_block(ctx, b, life, ctx.scn.market.segments[b.segment])
+    # The block's first uniform alone: the same number _draw_block reads first from this stream.
+    life.community_u = float(ctx.streams.keyed(b.key, TERMS, 0).random())
     p = ctx.scn.community_participation
     b.community = life.community_u < p
     ctx.decide(b, "community", "", p, life.community_u, b.community)
@@ -295,6 +297,8 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
     kinds = ctx.retention_kinds
     life: Life = b.life
     installed = b.source == INSTALLED_SOURCE  # already onboarded before the run
+    if not life.u and ("onboarding" in kinds or "renewal" in kinds):  # a life with no such work draws nothing more
+        _draw_block(ctx, b, life, seg)
     if "onboarding" in kinds and not installed:
         yield from _onboard(ctx, b, life, kinds["onboarding"])
         b.ttv = env.now - b.won_at

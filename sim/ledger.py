@@ -73,7 +73,9 @@ class BuyerLedger:
         for pieces, name, values in zip(self._columns, BUYER_COLUMNS, zip(*self._pending)):
             dtype = _NUMERIC_DTYPES.get(name)
             if dtype is None:
-                pieces.append(np.array([codes.setdefault(text, len(codes)) for text in values], dtype=np.int32))
+                for text in set(values).difference(codes):
+                    codes[text] = len(codes)
+                pieces.append(np.fromiter(map(codes.__getitem__, values), dtype=np.int32, count=len(values)))
             else:
                 pieces.append(np.array(values, dtype=dtype))
         self._pending = []

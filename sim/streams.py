@@ -63,7 +63,14 @@ class Streams:
         self._word = int(word[0])
         self._philox = np.random.Philox(key=[self._word, 0])
         self._keyed = np.random.Generator(self._philox)
-        self._zeros = np.zeros(4, dtype=np.uint64)
+        # The state keyed() sets, its arrays changed in place (fewer objects made per call).
+        self._counter = np.zeros(4, dtype=np.uint64)
+        self._key = np.array([self._word, 0], dtype=np.uint64)
+        self._state = {
+            "bit_generator": "Philox",
+            "state": {"counter": self._counter, "key": self._key},
+            "buffer": np.zeros(4, dtype=np.uint64), "buffer_pos": 4, "has_uint32": 0, "uinteger": 0,
+        }
 
     def keyed(self, key: int, purpose: int, block: int = 0) -> np.random.Generator:
         """The generator of draws ``purpose`` of buyer ``key``, occurrences block ``block``.
@@ -74,12 +81,9 @@ class Streams:
         costs a quarter of creating one), so draw what the block needs at once, before the
         next call.
         """
-        self._philox.state = {
-            "bit_generator": "Philox",
-            "state": {"counter": np.array([0, 0, purpose, block], dtype=np.uint64),
-                      "key": np.array([self._word, key], dtype=np.uint64)},
-            "buffer": self._zeros, "buffer_pos": 4, "has_uint32": 0, "uinteger": 0,
-        }
+        self._counter[2], self._counter[3] = purpose, block
+        self._key[1] = key
+        self._philox.state = self._state
         return self._keyed
 
     def rng(self, name: str) -> np.random.Generator:

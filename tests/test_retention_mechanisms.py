@@ -180,3 +180,35 @@ def test_kpis_are_measured_with_the_mechanisms_on(write_scenario):
     path = write_scenario({**FALLBACK, "fallback": {"role": "sdr"}})
     k = measure(sim.simulate(sim.load_scenario(path), 1)).kpis
     assert k["lost.bot_averse"] == 0
+
+
+# ---------------------------------------------------------------- drawn when needed
+
+def test_a_customer_draws_its_life_when_its_life_first_needs_it(monkeypatch):
+    """At signature only the community draw is made (the first number of the customer's first
+    block); the rest of the block is drawn when onboarding or the first term starts, and a
+    design with neither (scenarios/validation/mmc.yaml) never draws it."""
+    import sim.customer
+    from sim.streams import Streams
+
+    from conftest import SCENARIOS
+
+    blocks: list[int] = []
+    real = sim.customer._draw_block
+
+    def spy(ctx, b, life, seg):  # type: ignore[no-untyped-def]
+        blocks.append(b.id)
+        real(ctx, b, life, seg)
+        # The community draw made at signature is the block's first number.
+        if len(life.u) == sim.customer.TERMS_PER_BLOCK:
+            first = Streams(ctx.streams.seed).keyed(b.key, sim.customer.TERMS, 0).random()
+            assert life.community_u == float(first)
+
+    monkeypatch.setattr(sim.customer, "_draw_block", spy)
+    mmc = sim.simulate(sim.load_scenario(SCENARIOS / "validation/mmc.yaml", ["simulation.horizon=20d"]), 1,
+                       decisions=True)
+    assert blocks == [] and (mmc.buyers.state == "active").sum() > 100
+    assert (mmc.decisions.decision == "community").sum() == (mmc.buyers.state == "active").sum()
+    res = sim.simulate(sim.load_scenario(SCENARIOS / "siloed.yaml", ["simulation.horizon=200d"]), 1)
+    won = res.buyers[res.buyers.won_at.notna()]
+    assert len(won) > 10 and set(blocks) == set(won.id)  # every customer, onboarded at signature
