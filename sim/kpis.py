@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .locale import Catalogue
 
-__all__ = ["Kpi", "Unit", "LostReason", "LOST_REASONS", "STAGE_LOSSES", "NEVER_ANSWERED", "KPIS", "REGISTRY",
+__all__ = ["KPI_DOCS", "Kpi", "Unit", "LostReason", "LOST_REASONS", "STAGE_LOSSES", "NEVER_ANSWERED", "KPIS", "REGISTRY",
            "GROUPS", "HEADLINE", "TERMINAL", "get", "docs", "label_keys", "undefined_reason", "na_text",
            "nan_reasons", "split_segment", "MIN_RENEWALS", "MIN_COHORT",
            "COHORTS", "BY_COHORT", "split_cohort", "INTERVALS", "MATERIAL_DEFAULTS",
@@ -378,6 +378,10 @@ def docs() -> dict[str, str]:
             for c in COHORTS:
                 out[f"{k.name}.{c}"] = f"{k.name} over {_COHORT_DOCS[c]}, against their own denominator and minimum"
     return out
+
+
+#: KPI name -> definition, for tables, catalogues and the report (:func:`docs`).
+KPI_DOCS: dict[str, str] = docs()
 
 
 def label_keys() -> set[str]:

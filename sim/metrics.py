@@ -18,8 +18,7 @@ import pandas as pd
 
 from .calendar import ALWAYS, build_calendar
 from .costs import open_days, reorg_cost
-from .kpis import LOST_REASONS, NEVER_ANSWERED, REGISTRY, nan_reasons
-from .kpis import docs as kpi_docs
+from .kpis import KPI_DOCS, LOST_REASONS, NEVER_ANSWERED, REGISTRY, nan_reasons
 from .model import SimResult
 from .schema import COHORT_NAMES, Segment
 from .timeline import monthly
@@ -37,7 +36,6 @@ _MONTH = 365.0 / 12
 _YEAR = 365.0
 
 #: KPI -> formula, from the registry (:mod:`sim.kpis`). The names are an interface.
-KPI_DOCS: dict[str, str] = kpi_docs()
 
 
 @dataclass

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ class Streams:
         # The state keyed() sets, its arrays changed in place (fewer objects made per call).
         self._counter = np.zeros(4, dtype=np.uint64)
         self._key = np.array([self._word, 0], dtype=np.uint64)
-        self._state = {
+        self._state: Any = {  # numpy's _PhiloxState: a plain dict at run time
             "bit_generator": "Philox",
             "state": {"counter": self._counter, "key": self._key},
             "buffer": np.zeros(4, dtype=np.uint64), "buffer_pos": 4, "has_uint32": 0, "uinteger": 0,

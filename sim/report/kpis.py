@@ -11,9 +11,8 @@ import math
 from collections.abc import Callable
 
 from .. import kpis as registry
-from ..kpis import GROUPS, HEADLINE, Kpi, Unit
+from ..kpis import GROUPS, HEADLINE, KPI_DOCS, Kpi, Unit
 from ..locale import Catalogue
-from ..metrics import KPI_DOCS
 
 __all__ = ["spec", "label", "definition", "fmt", "fmt_diff", "fmt_ci", "fmt_ends", "fmt_range", "fmt_money",
            "fmt_or_na",
