@@ -7,8 +7,9 @@ use (PEP 562): a report without a deck does not load python-pptx.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 __all__ = ["write_charts", "render_report", "render_pptx", "read_folder", "ReportData"]
 
@@ -22,10 +23,4 @@ if TYPE_CHECKING:
     from .pptx import render_pptx
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sim.report' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
