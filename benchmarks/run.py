@@ -234,6 +234,32 @@ def main_job_seconds(extra: list[str], tree: Path = ROOT) -> dict[str, float]:
     return {"main_job_seconds": seconds, "report_seconds": report}
 
 
+_MMC_CHILD = """
+import sys, time
+sys.path.insert(0, {tree!r})
+sys.path.insert(0, {bench!r})
+import sim, bare_simpy_mmc
+scn = sim.load_scenario({tree!r} + "/scenarios/validation/mmc.yaml", ["simulation.horizon={horizon}", "simulation.warmup=1"])
+sim.simulate(scn, 99)  # one-off imports and first calls, untimed
+started = time.perf_counter()
+n = len(sim.simulate(scn, {seed}).buyers)
+seconds = time.perf_counter() - started
+lam = scn.market.channels["inbound"].rate_per_week / 7.0
+mu = 1.0 / scn.market.activities["serve"].work.mean_value
+c = scn.roles["server"].headcount
+print(n / seconds, bare_simpy_mmc.run(lam, mu, c, n, seed={seed})["customers_per_second"])
+"""
+
+
+def mmc_ratio_of(tree: Path, seed: int, horizon_days: float = 600.0) -> float:
+    """mmc_ratio (orgsim / bare SimPy, one run each) with the code of ``tree``, in a fresh
+    process; bare SimPy is always this checkout's benchmarks/bare_simpy_mmc.py."""
+    code = _MMC_CHILD.format(tree=str(tree), bench=str(ROOT / "benchmarks"), horizon=horizon_days, seed=seed)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tree)
+    ours, bare = map(float, out.stdout.split())
+    return ours / bare
+
+
 def against(rev: str, extra: list[str], repeats: int) -> dict[str, float]:
     """The main job and its report with the code of commit ``rev`` and with this checkout,
     interleaved (``rev`` first in each pair), medians; ``rev`` runs from a temporary worktree
@@ -246,9 +272,9 @@ def against(rev: str, extra: list[str], repeats: int) -> dict[str, float]:
                        capture_output=True)
         try:
             runs: dict[str, list[dict[str, float]]] = {"then": [], "now": []}
-            for _ in range(repeats):
-                runs["then"].append(main_job_seconds(extra, tree))
-                runs["now"].append(main_job_seconds(extra))
+            for r in range(repeats):
+                runs["then"].append({**main_job_seconds(extra, tree), "mmc_ratio": mmc_ratio_of(tree, r + 1)})
+                runs["now"].append({**main_job_seconds(extra), "mmc_ratio": mmc_ratio_of(ROOT, r + 1)})
         finally:
             done = subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
             if done.returncode != 0:
@@ -256,7 +282,7 @@ def against(rev: str, extra: list[str], repeats: int) -> dict[str, float]:
                       file=sys.stderr)
     out: dict[str, float] = {}
     for when, rows in runs.items():
-        for key in ("main_job_seconds", "report_seconds"):
+        for key in ("main_job_seconds", "report_seconds", "mmc_ratio"):
             out[f"{when}_{key}"] = _median([r[key] for r in rows])
     out["main_job_ratio"] = out["now_main_job_seconds"] / out["then_main_job_seconds"]
     out["report_ratio"] = out["now_report_seconds"] / out["then_report_seconds"]
@@ -284,7 +310,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a reduced run in a few minutes")
     parser.add_argument("--against", metavar="REV",
-                        help="also run the main job and its report with the code of commit REV, interleaved")
+                        help="also run the main job, its report and M/M/c with the code of commit REV, interleaved")
     parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results.json")
     args = parser.parse_args()
     q = args.quick
@@ -342,6 +368,8 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                      f"{a['now_main_job_seconds']:.1f} = {a['main_job_ratio']:.2f}", "<= 0.5"))
         rows.append((f"report, s: {a['rev']} / now", f"{a['then_report_seconds']:.1f} / "
                      f"{a['now_report_seconds']:.1f} = {a['report_ratio']:.2f}", "<= 0.33"))
+        rows.append((f"M/M/c orgsim / bare SimPy: {a['rev']} / now", f"{a['then_mmc_ratio']:.2f} / "
+                     f"{a['now_mmc_ratio']:.2f}", ">= 0.75"))
     a = results["app"]
     rows.append(("app: first paired answer / 10 replications after a lever change, s",
                  f"{a['app_first_answer_seconds']:.1f} / {a['app_ten_replications_seconds']:.1f}",
