@@ -35,9 +35,6 @@ SURVIVAL_MONTHS = np.arange(0, 31, 1)
 _MONTH = 365.0 / 12
 _YEAR = 365.0
 
-#: KPI -> formula, from the registry (:mod:`sim.kpis`). The names are an interface.
-
-
 @dataclass
 class Measured:
     """The KPIs of one replication, and the curves behind the charts."""

@@ -198,11 +198,12 @@ def test_a_customer_draws_its_life_when_its_life_first_needs_it(monkeypatch):
 
     def spy(ctx, b, life, seg):  # type: ignore[no-untyped-def]
         blocks.append(b.id)
+        at_signature = life.community_u  # before the block's own first number overwrites it
+        first_block = not life.u
         real(ctx, b, life, seg)
-        # The community draw made at signature is the block's first number.
-        if len(life.u) == sim.customer.TERMS_PER_BLOCK:
-            first = Streams(ctx.streams.seed).keyed(b.key, sim.customer.TERMS, 0).random()
-            assert life.community_u == float(first)
+        if first_block:  # the community draw made at signature is the block's first number
+            assert at_signature == life.community_u
+            assert at_signature == float(Streams(ctx.streams.seed).keyed(b.key, sim.customer.TERMS, 0).random())
 
     monkeypatch.setattr(sim.customer, "_draw_block", spy)
     mmc = sim.simulate(sim.load_scenario(SCENARIOS / "validation/mmc.yaml", ["simulation.horizon=20d"]), 1,
