@@ -297,9 +297,9 @@ def customer_life(ctx: JourneyContext, b: Buyer) -> Generator[Any, Any, None]:
     kinds = ctx.retention_kinds
     life: Life = b.life
     installed = b.source == INSTALLED_SOURCE  # already onboarded before the run
-    if not life.u and ("onboarding" in kinds or "renewal" in kinds):  # a life with no such work draws nothing more
-        _draw_block(ctx, b, life, seg)
     if "onboarding" in kinds and not installed:
+        if not life.u:  # onboarding reads the first block's once-only draws; the terms draw their own below
+            _draw_block(ctx, b, life, seg)
         yield from _onboard(ctx, b, life, kinds["onboarding"])
         b.ttv = env.now - b.won_at
         b.ttv_missed = b.ttv > seg.ttv_target

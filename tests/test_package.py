@@ -63,3 +63,12 @@ def test_the_progress_bar_starts_no_thread():
 def test_an_unknown_name_is_an_attribute_error():
     out = _python("import sim\ntry:\n    sim.nope\nexcept AttributeError as e:\n    print(e)")
     assert out.stdout.strip() == "module 'sim' has no attribute 'nope'"
+
+
+def test_a_report_page_loads_no_deck_library_and_no_model():
+    """`orgsim report` without --pptx needs neither python-pptx nor the simulation: sim.report
+    loads its parts on first use and its KPI table reads the definitions from sim.kpis."""
+    out = _python("import sys\nfrom sim.report import render_report\n"
+                  "print(sorted(m for m in ('pptx', 'simpy', 'sim.model', 'sim.metrics') if m in sys.modules))")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
