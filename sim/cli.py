@@ -185,6 +185,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("folder", type=Path)
     p.add_argument("--lang", choices=("en", "ja"), default="en")
     p.add_argument("--pptx", action="store_true", help="also write a PowerPoint deck")
+    p.add_argument("--png", action="store_true",
+                   help="also write each chart as PNG beside its SVG in charts/, for slides and documents")
     p.add_argument("--priorities", type=_csv_list, metavar="KPI[,KPI...]",
                    help="the KPIs the scorecard ranks the designs on, most important first (default: the folder's)")
     p.add_argument("--template", type=Path, metavar="FILE.pptx", help="the slide master and layouts of the deck")
@@ -595,7 +597,7 @@ def _files(folder: Path) -> dict[str, tuple[float, int]]:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import render_pptx, render_report
+    from .report import render_report
     from .report.folder import DamagedFolder
 
     if Path(args.folder).resolve().name.startswith(".tmp-"):
@@ -608,8 +610,10 @@ def _report(args: argparse.Namespace) -> int:
         return 2
     before = _files(args.folder)
     try:
-        print(render_report(args.folder, args.lang, priorities=args.priorities))
+        print(render_report(args.folder, args.lang, priorities=args.priorities, png=args.png))
         if args.pptx:
+            from .report import render_pptx
+
             print(render_pptx(args.folder, args.lang, template=args.template, priorities=args.priorities))
     except (FileNotFoundError, NotADirectoryError, DamagedFolder) as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
@@ -650,6 +654,18 @@ def _quiet_interrupts(hook: Any) -> Any:
     return quiet
 
 
+def _load_libraries(args: argparse.Namespace) -> None:
+    """Import what the command will use while a signal still just quits: a report loads its
+    page's modules (and the deck's if asked) but not the model, which it never runs."""
+    if args.command == "report":
+        from .report import html  # noqa: F401
+
+        if args.pptx:
+            from .report import pptx  # noqa: F401
+    else:
+        from . import api, experiment  # noqa: F401
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``orgsim`` and ``python -m sim``."""
     # Handlers first, before the heavy imports: Ctrl-C (or SIGTERM) at any moment, even
@@ -660,7 +676,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_hook, sys.unraisablehook = sys.unraisablehook, _quiet_interrupts(sys.unraisablehook)
     try:
         args = build_parser(argv).parse_args(argv)
-        from . import api, experiment  # noqa: F401  (the libraries, loaded while a signal just quits)
+        _load_libraries(args)
 
         # From here on an interrupt unwinds, so that a run stops its workers and removes
         # its temporary folder (sim/interrupt.py: and is not lost if a finalizer swallows it).
@@ -669,8 +685,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, interrupt.request)
         return _dispatch(args)
     except KeyboardInterrupt as exc:
-        # Raised only after start-up (until then a signal quits), so sim.experiment is loaded.
-        print(f"orgsim: {_interrupted(exc if isinstance(exc, experiment.Interrupted) else None)}", file=sys.stderr)
+        # Raised only after start-up (until then a signal quits); a report loads no sim.experiment.
+        experiment = sys.modules.get(f"{__package__}.experiment")
+        stopped = exc if experiment is not None and isinstance(exc, experiment.Interrupted) else None
+        print(f"orgsim: {_interrupted(stopped)}", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -701,6 +719,8 @@ def _check_inputs(args: argparse.Namespace) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "report":  # before the model's modules, which a report never needs
+        return _report(args)
     from .executors import ExecutorError
     from .experiment import ReplicationError, TooBigError
     from .output import ResultsNotWritten
@@ -721,8 +741,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
             print(json.dumps(annotated_schema(), indent=2))
             return 0
-        if args.command == "report":
-            return _report(args)
         if args.command == "app":
             from .app import main as app_main  # the web framework is imported only here
 

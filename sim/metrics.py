@@ -22,6 +22,7 @@ from .kpis import KPI_DOCS, LOST_REASONS, NEVER_ANSWERED, REGISTRY, nan_reasons
 from .model import SimResult
 from .schema import COHORT_NAMES, Segment
 from .timeline import monthly
+from .units import MONTH
 
 __all__ = ["KPI_DOCS", "Measured", "measure", "LOST_REASONS", "SURVIVAL_MONTHS"]
 
@@ -32,7 +33,6 @@ INSTALLED = "installed"
 SOURCES = ("inbound", "outbound", "referral", "trial", "pql")
 #: Months since signature at which the retention curve is read.
 SURVIVAL_MONTHS = np.arange(0, 31, 1)
-_MONTH = 365.0 / 12
 _YEAR = 365.0
 
 @dataclass
@@ -288,7 +288,7 @@ def _mean_arr(ev: pd.DataFrame, t0: float, t1: float) -> float:
 
 def _arr_by_month(ev: pd.DataFrame, t1: float) -> np.ndarray:
     times, level = _arr_steps(ev)
-    grid = np.arange(_MONTH, t1 + 1e-9, _MONTH)
+    grid = np.arange(MONTH, t1 + 1e-9, MONTH)
     idx = np.searchsorted(times, grid, side="right") - 1
     if not len(level):
         return np.zeros(len(grid))
@@ -299,7 +299,7 @@ def _survival(b: pd.DataFrame, t1: float) -> np.ndarray:
     """Kaplan-Meier share of customers won in the run still active, months after signature (the
     installed base, signed before the run, would need left truncation: it is left out)."""
     customers = b[b.won_at.notna() & (b.source != INSTALLED)]
-    duration = (customers.churned_at.fillna(t1) - customers.won_at).to_numpy() / _MONTH
+    duration = (customers.churned_at.fillna(t1) - customers.won_at).to_numpy() / MONTH
     event = customers.churned_at.notna().to_numpy()
     out = np.ones(len(SURVIVAL_MONTHS))
     if not len(duration):

@@ -31,12 +31,11 @@ from .costs import open_days, reorg_cost
 from .model import SimResult
 from .schema import Scenario
 from .stats import CI_LEVEL, mean_ci
+from .units import MONTH
 
 __all__ = ["MONTH", "MONEY", "monthly", "paired_timeline", "payback_month", "payback", "payback_text",
            "changes_over_time"]
 
-#: Days in a month of the timeline (a twelfth of a 365-day year, as in :mod:`sim.units`).
-MONTH = 365.0 / 12
 _YEAR = 365.0
 #: The timeline's money columns, in their order (all in dollars per month, ARR at the month's end).
 MONEY = ("arr", "new_arr", "churned_arr", "expansion_arr", "revenue", "gross_margin", "people_cost", "ai_cost",

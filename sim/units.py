@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["DAYS_PER_UNIT", "parse_duration", "format_duration"]
+__all__ = ["DAYS_PER_UNIT", "MONTH", "parse_duration", "format_duration"]
 
 #: Length of each unit in days. A month is 1/12 of a 365-day year.
 DAYS_PER_UNIT: dict[str, float] = {
@@ -21,6 +21,9 @@ DAYS_PER_UNIT: dict[str, float] = {
     "mo": 365.0 / 12,
     "y": 365.0,
 }
+
+#: A month in days, the step of every monthly curve (timeline, survival, ARR).
+MONTH = DAYS_PER_UNIT["mo"]
 
 _PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)\s*$")
 

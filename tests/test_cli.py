@@ -26,8 +26,9 @@ def test_compare_writes_the_whole_results_folder(tmp_path, capsys, monkeypatch):
     header = stdout.splitlines()[0].split()
     assert header[-3:] == ["siloed", "cross_functional", "ai_automated"]
     for name in ("scenario.yaml", "manifest.json", "replications.csv", "summary.csv", "paired.csv",
-                 "charts/funnel.png", "charts/retention.png", "charts/ltv_cac.png"):
+                 "charts/funnel.svg", "charts/retention.svg", "charts/ltv_cac.svg"):
         assert (folder / name).is_file(), name
+    assert not list(folder.glob("charts/*.png")), "PNGs are written only when asked for (orgsim report --png)"
     reps = pd.read_csv(folder / "replications.csv")
     assert len(reps) == 6 and {"scenario", "replication", "seed", "conversion_rate", "utilization.field_sales"} <= set(reps.columns)
     summary = pd.read_csv(folder / "summary.csv")

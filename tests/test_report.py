@@ -70,9 +70,34 @@ def _section(page: str, sid: str) -> str:
 def test_write_charts_keeps_its_files(folder: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     for stem in CHARTS:
-        assert f"{stem}.png" in manifest["charts"] and f"{stem}.svg" in manifest["charts"]
-        assert (folder / "charts" / f"{stem}.png").stat().st_size > 10_000
+        assert f"{stem}.svg" in manifest["charts"] and f"{stem}.png" not in manifest["charts"]
+        assert (folder / "charts" / f"{stem}.svg").stat().st_size > 10_000
 
+
+_REPORT_ONLY = """
+import sys
+from sim.cli import main
+status = main(["report", *sys.argv[1:]])
+heavy = ("pptx", "simpy", "sim.model", "sim.experiment", "sim.metrics", "sim.timeline")
+print(status, sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_png_charts_only_when_asked_for_and_never_stale(folder: Path, tmp_path: Path) -> None:
+    """`orgsim report DIR --png` writes each chart as PNG beside its SVG; a later rendering
+    without it removes them (they would show the earlier drawing). Neither loads the model,
+    SimPy or the deck's library: a report reads files."""
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    for argv, pngs in (([str(copy), "--png"], True), ([str(copy)], False)):
+        out = subprocess.run([sys.executable, "-c", _REPORT_ONLY, *argv], capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines()[-1] == "0 []", out.stdout
+        for stem in CHARTS:
+            png = copy / "charts" / f"{stem}.png"
+            assert png.is_file() == pngs, png
+            if pngs:
+                assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+            assert (copy / "charts" / f"{stem}.svg").stat().st_size > 10_000
 
 _ENCODE_BOTH_WAYS = """
 import os, sys
@@ -91,12 +116,12 @@ def fork():
     if mode == "no_fork":
         raise OSError(11, "Resource temporarily unavailable")
     return real_fork()
-def write(chart, where, cat):
+def write(chart, where, cat, png):
     if os.getpid() == parent:
         mine.append(chart.stem)
     elif mode == "child_fails":
         raise OSError(28, "No space left on device")
-    return real_write(chart, where, cat)
+    return real_write(chart, where, cat, png)
 def waitpid(pid, options):
     if mode == "not_waitable":
         real_waitpid(pid, options)
@@ -107,7 +132,7 @@ texts, wrote = {}, {}
 for name, parallel in (("one", False), ("two", True)):
     charts = draw_charts(data, cat)
     mine.clear()
-    texts[name] = F.write_chart_files(charts, out / name, cat, parallel=parallel)
+    texts[name] = F.write_chart_files(charts, out / name, cat, parallel=parallel, png=True)
     wrote[name] = list(mine)
     close_charts(charts)
     stems = [c.stem for c in charts]
@@ -148,10 +173,10 @@ def test_ctrl_c_while_a_child_encodes_stops_the_child_and_leaves_no_process(fold
         # with SIGINT ignored, and Python then leaves it so.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         real_write_child = F._write
-        def slow(chart, where, cat):
+        def slow(chart, where, cat, png):
             if os.getpid() != parent:
                 time.sleep(30)
-            return real_write_child(chart, where, cat)
+            return real_write_child(chart, where, cat, png)
         F._write = slow
         charts = draw_charts(data, cat)
         print(os.getpid(), flush=True)
@@ -359,7 +384,7 @@ def test_japanese_charts_have_their_glyphs(folder: Path) -> None:
             close_charts(charts)
     assert {c.stem for c in charts} >= set(CHARTS)
     assert all(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", c.title) for c in charts)
-    assert (folder / "charts" / "ja" / "forest.png").is_file()  # written by the ja page
+    assert (folder / "charts" / "ja" / "forest.svg").is_file()  # written by the ja page
 
 
 def test_pptx_has_the_slides(folder: Path) -> None:

@@ -580,19 +580,20 @@ def close_charts(charts: list[Chart]) -> None:
         plt.close(chart.fig)
 
 
-def save_charts(charts: list[Chart], folder: Path, cat: Catalogue) -> list[str]:
-    """Write each chart as PNG and SVG into ``folder``; return the file names."""
+def save_charts(charts: list[Chart], folder: Path, cat: Catalogue, png: bool = True) -> list[str]:
+    """Write each chart as SVG (and PNG if ``png``) into ``folder``; return the file names."""
     from .files import write_chart_files
 
-    write_chart_files(charts, folder, cat)
-    return [f"{chart.stem}.{ext}" for chart in charts for ext in ("png", "svg")]
+    write_chart_files(charts, folder, cat, png=png)
+    return [f"{chart.stem}.{ext}" for chart in charts for ext in (("png", "svg") if png else ("svg",))]
 
 
-def write_charts(results: Results, folder: Path) -> list[str]:
-    """Draw every chart of an experiment into ``folder`` as PNG and SVG; return file names."""
+def write_charts(results: Results, folder: Path, png: bool = True) -> list[str]:
+    """Draw every chart of an experiment into ``folder`` as SVG and (if ``png``) PNG; return
+    the file names."""
     cat = catalogue("en")
     charts = draw_charts(from_results(results), cat)
     try:
-        return save_charts(charts, folder, cat)
+        return save_charts(charts, folder, cat, png)
     finally:
         close_charts(charts)

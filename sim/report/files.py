@@ -90,9 +90,10 @@ def _reap(pid: int, stop: bool = False) -> bool:
 
 
 def write_chart_files(charts: list[Chart], folder: Path, cat: Catalogue,
-                      parallel: bool | None = None) -> dict[str, str]:
-    """Write each chart as ``<stem>.png`` and ``<stem>.svg`` into ``folder``; return each
-    chart's SVG text by stem, in the charts' order.
+                      parallel: bool | None = None, png: bool = False) -> dict[str, str]:
+    """Write each chart as ``<stem>.svg`` (and ``<stem>.png`` if ``png``, see
+    :func:`~sim.report.style.save_chart`) into ``folder``; return each chart's SVG text by
+    stem, in the charts' order.
 
     ``parallel``: encode every other chart in a forked child (None: where :func:`can_fork`).
     A child that cannot be made, fails or cannot be waited for leaves its charts to this
@@ -104,7 +105,7 @@ def write_chart_files(charts: list[Chart], folder: Path, cat: Catalogue,
     pid, mask = None, set[int | signal.Signals]()
     if theirs:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-        pid = _fork(lambda: [_write(c, folder, cat) for c in theirs], mask)
+        pid = _fork(lambda: [_write(c, folder, cat, png) for c in theirs], mask)
     texts: dict[str, str] = {}
     try:
         if theirs:  # a signal held back over the fork arrives here, where the child can be stopped
@@ -112,7 +113,7 @@ def write_chart_files(charts: list[Chart], folder: Path, cat: Catalogue,
         if pid is None:
             theirs = []
         for chart in charts[0::2] if theirs else charts:
-            texts[chart.stem] = _write(chart, folder, cat)
+            texts[chart.stem] = _write(chart, folder, cat, png)
     except BaseException:
         if pid is not None:
             _reap(pid, stop=True)
@@ -121,5 +122,5 @@ def write_chart_files(charts: list[Chart], folder: Path, cat: Catalogue,
         finished = _reap(pid)
         for chart in theirs:
             texts[chart.stem] = ((folder / f"{chart.stem}.svg").read_text(encoding="utf-8") if finished
-                                 else _write(chart, folder, cat))
+                                 else _write(chart, folder, cat, png))
     return {chart.stem: texts[chart.stem] for chart in charts}

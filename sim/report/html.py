@@ -323,14 +323,15 @@ def _environment() -> Environment:
 
 
 def render_report(folder: Path, lang: str = "en", charts: bool = True, priorities: list[str] | None = None,
-                  name: str | None = None) -> Path:
+                  name: str | None = None, png: bool = False) -> Path:
     """Write ``report.html`` (``report.ja.html`` for Japanese) into a results folder and its
-    charts as PNG and SVG into ``charts/`` (``charts/ja/``); return the report's path.
+    charts as SVG into ``charts/`` (``charts/ja/``); return the report's path.
 
     Reads only the folder's files. ``charts=False`` renders the page without charts;
     ``priorities``: the KPIs the scorecard ranks on (default: the folder's, see
     :attr:`ReportData.priorities`); ``name``: the folder's name as the reader will see it (when
-    the report is rendered in a temporary folder renamed afterwards).
+    the report is rendered in a temporary folder renamed afterwards); ``png``: write each
+    chart as PNG beside its SVG too, for slides and documents (the page inlines the SVGs).
     """
     folder = Path(folder)
     cat = catalogue(lang)
@@ -340,7 +341,7 @@ def render_report(folder: Path, lang: str = "en", charts: bool = True, prioritie
     chart_dir = folder / "charts" if lang == "en" else folder / "charts" / lang
     inline = {}
     try:
-        svgs = write_chart_files(drawn, chart_dir, cat) if drawn else {}
+        svgs = write_chart_files(drawn, chart_dir, cat, png=png) if drawn else {}
         for chart in drawn:
             inline[chart.stem] = {"svg": Markup(svg_markup(chart, svgs[chart.stem])), "title": chart.title,
                                   "section": chart.section}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..locale import Catalogue
-from ..timeline import MONTH
+from ..units import MONTH
 from .charts import _band, _legend, _money_axis, _month_axis, footer
 from .folder import ReportData
 from .style import MUTED, Chart, design_colors, frame

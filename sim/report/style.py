@@ -180,13 +180,20 @@ def style_axes(ax: Any, grid_axis: str = "y") -> None:
     ax.tick_params(labelsize=9.5, length=3)
 
 
-def save_chart(chart: Chart, folder: Path, cat: Catalogue) -> str:
-    """Write the chart as ``<stem>.svg`` (for the page) and ``<stem>.png`` (for slides) into
-    ``folder``, an existing folder; return the SVG's text (the page inlines it)."""
+def save_chart(chart: Chart, folder: Path, cat: Catalogue, png: bool = False) -> str:
+    """Write the chart as ``<stem>.svg`` (for the page) into ``folder``, an existing folder,
+    and as ``<stem>.png`` (for slides) if ``png``; return the SVG's text (the page inlines it).
+
+    Without ``png`` an earlier ``<stem>.png`` is removed: it would show the earlier drawing.
+    """
     svg = svg_text(chart, cat)
     (folder / f"{chart.stem}.svg").write_text(svg, encoding="utf-8")
-    with chart_style(cat):
-        chart.fig.savefig(folder / f"{chart.stem}.png", dpi=_DPI, metadata=_metadata("png"))
+    target = folder / f"{chart.stem}.png"
+    if png:
+        with chart_style(cat):
+            chart.fig.savefig(target, dpi=_DPI, metadata=_metadata("png"))
+    else:
+        target.unlink(missing_ok=True)
     return svg
 
 
