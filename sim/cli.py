@@ -622,15 +622,17 @@ def _report(args: argparse.Namespace) -> int:
         print(f"orgsim: cannot write the report in {args.folder}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        # Say what the interrupted rendering has already rewritten, never "nothing".
+        # Say what the interrupted rendering has already rewritten or removed (a stale PNG),
+        # never "nothing".
         after = _files(args.folder)
-        changed = sorted(k for k, v in after.items() if before.get(k) != v)
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         if not changed:
             print("orgsim: interrupted; nothing was written", file=sys.stderr)
         else:
             shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
             print(f"orgsim: interrupted; {len(changed)} file{'s' if len(changed) > 1 else ''} of {args.folder} "
-                  f"had been rewritten ({shown}): run orgsim report {args.folder} again to finish", file=sys.stderr)
+                  f"had been {'rewritten or removed' if before.keys() - after.keys() else 'rewritten'} ({shown}): "
+                  f"run orgsim report {args.folder} again to finish", file=sys.stderr)
         return 130
     return 0
 

@@ -1,4 +1,4 @@
-"""Reports drawn from a results folder's tables: charts (PNG, SVG), report.html and report.pptx.
+"""Reports drawn from a results folder's tables: charts (SVG; PNG too if asked), report.html and report.pptx.
 
 The report never runs a simulation: :func:`render_report` and :func:`render_pptx` read only
 the files a run wrote (see :mod:`sim.report.folder`). The names below are imported on first

@@ -1,4 +1,4 @@
-"""Charts from an experiment's tables (never from a simulation): PNG and SVG.
+"""Charts from an experiment's tables (never from a simulation): SVG, and PNG when asked.
 
 Each chart's title states its finding, computed from the numbers and worded no stronger than
 the paired confidence interval allows (see :mod:`sim.report.findings`); axis labels carry
@@ -580,7 +580,7 @@ def close_charts(charts: list[Chart]) -> None:
         plt.close(chart.fig)
 
 
-def save_charts(charts: list[Chart], folder: Path, cat: Catalogue, png: bool = True) -> list[str]:
+def save_charts(charts: list[Chart], folder: Path, cat: Catalogue, png: bool = False) -> list[str]:
     """Write each chart as SVG (and PNG if ``png``) into ``folder``; return the file names."""
     from .files import write_chart_files
 
@@ -588,7 +588,7 @@ def save_charts(charts: list[Chart], folder: Path, cat: Catalogue, png: bool = T
     return [f"{chart.stem}.{ext}" for chart in charts for ext in (("png", "svg") if png else ("svg",))]
 
 
-def write_charts(results: Results, folder: Path, png: bool = True) -> list[str]:
+def write_charts(results: Results, folder: Path, png: bool = False) -> list[str]:
     """Draw every chart of an experiment into ``folder`` as SVG and (if ``png``) PNG; return
     the file names."""
     cat = catalogue("en")

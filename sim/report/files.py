@@ -1,15 +1,16 @@
-"""Drawn charts into files: PNG (for slides) and SVG (for the page), on two cores where safe.
+"""Drawn charts into files: SVG (for the page) and, when asked, PNG (for slides), on two
+cores where safe.
 
-Encoding is most of a report's time (eight charts of a compare: PNG 1.4 s, SVG 0.95 s of
-about 2.9 s). The figures are drawn before this runs, so a forked child can encode every
-other chart while this process encodes the rest: the child inherits the figures and only
-saves them, and each file is the same bytes either way (SVG ids are salted, metadata carries
-no date). Forking is done only where it is safe and pays: Linux, more than one usable core,
-and no other Python thread in this process (one holding a lock at the fork would leave the
-child stuck; the live page and Dask keep threads, so they encode in one process). The
-threads numpy's BLAS starts are not counted: OpenBLAS re-initialises itself in a forked
-child, and the child does no linear algebra. Anything that goes wrong with the child (no
-fork, a failure, no way to wait for it) leaves its charts to this process.
+Encoding is much of a report's time (eight charts of a compare: SVG 0.8-0.95 s of about
+3 s; PNG, when asked for, 1.4 s more). The figures are drawn before this runs, so a forked
+child can encode every other chart while this process encodes the rest: the child inherits
+the figures and only saves them, and each file is the same bytes either way (SVG ids are
+salted, metadata carries no date). Forking is done only where it is safe and pays: Linux,
+more than one usable core, and no other Python thread in this process (one holding a lock at
+the fork would leave the child stuck; the live page and Dask keep threads, so they encode in
+one process). The threads numpy's BLAS starts are not counted: OpenBLAS re-initialises
+itself in a forked child, and the child does no linear algebra. Anything that goes wrong
+with the child (no fork, a failure, no way to wait for it) leaves its charts to this process.
 """
 
 from __future__ import annotations
