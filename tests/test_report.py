@@ -99,6 +99,7 @@ def test_png_charts_only_when_asked_for_and_never_stale(folder: Path, tmp_path: 
                 assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
             assert (copy / "charts" / f"{stem}.svg").stat().st_size > 10_000
 
+
 def test_an_interrupted_report_names_the_pngs_it_removed(folder: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     """Ctrl-C after the charts are written (here: while kpis.xlsx is): the message counts the
     stale PNGs removed beside the SVGs rewritten, so that "run it again" is not a surprise."""
@@ -118,6 +119,7 @@ def test_an_interrupted_report_names_the_pngs_it_removed(folder: Path, tmp_path:
     removed = len(CHARTS)  # one PNG a chart; each SVG rewritten too
     assert f"interrupted; {2 * removed} files of {copy} had been rewritten or removed (charts/arr.png, " in err, err
     assert not list((copy / "charts").glob("*.png"))
+
 
 _ENCODE_BOTH_WAYS = """
 import os, sys
