@@ -127,9 +127,10 @@ from pathlib import Path
 import sim.report.files as F
 from sim.locale import catalogue
 from sim.report import read_folder
-from sim.report.charts import close_charts, draw_charts
+from sim.report.charts import builders, close_charts, draw_charts, drawn_by
 
 folder, out, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+kind = sys.argv[4] if len(sys.argv) > 4 else "drawn"
 cat, data, parent = catalogue("en"), read_folder(folder), os.getpid()
 forks, mine = [], []
 real_fork, real_write, real_waitpid = os.fork, F._write, os.waitpid
@@ -152,27 +153,36 @@ def waitpid(pid, options):
 os.fork, os.waitpid, F._write = fork, waitpid, write
 texts, wrote = {}, {}
 for name, parallel in (("one", False), ("two", True)):
+    # Charts drawn beforehand (a compare's), or drawn by whichever process writes them (a report's).
     charts = draw_charts(data, cat)
+    jobs = charts if kind == "drawn" else [drawn_by(b, data, cat) for b in builders(data)]
     mine.clear()
-    texts[name] = F.write_chart_files(charts, out / name, cat, parallel=parallel, png=True)
+    texts[name] = F.write_chart_files(jobs, out / name, cat, parallel=parallel, png=True)
     wrote[name] = list(mine)
     close_charts(charts)
     stems = [c.stem for c in charts]
 assert texts["one"] == texts["two"], "different SVG texts"
-assert list(texts["two"]) == stems, "order"
+assert [w.stem for w in texts["two"]] == stems, "order"
+assert [w.title for w in texts["two"]] == [c.title for c in charts], "titles"
 assert wrote["one"] == stems
-expected = stems[0::2] if mode == "works" else stems[0::2] + stems[1::2] if mode != "no_fork" else stems
+# Which chart each job writes (a report's jobs include builders whose table is missing).
+by_job = stems if kind == "drawn" else [getattr(drawn_by(b, data, cat)(), "stem", None) for b in builders(data)]
+even, odd = [s for s in by_job[0::2] if s], [s for s in by_job[1::2] if s]
+expected = even if mode == "works" else even + odd if mode != "no_fork" else stems
 assert wrote["two"] == expected, (wrote["two"], expected)
 print(len(forks), len(stems), int(F.can_fork()))
 """
 
 
+@pytest.mark.parametrize("kind", ["drawn", "jobs"])
 @pytest.mark.parametrize("mode", ["works", "child_fails", "no_fork", "not_waitable"])
-def test_charts_encoded_on_two_cores_are_the_same_files(folder: Path, tmp_path: Path, mode: str) -> None:
-    """A forked child encodes every other chart (sim.report.files) and the parent the rest; the
-    files and the SVG texts are the same bytes as one process writes. A child that fails, that
-    cannot be made or that cannot be waited for leaves its charts to the parent."""
-    out = subprocess.run([sys.executable, "-c", _ENCODE_BOTH_WAYS, str(folder), str(tmp_path), mode],
+def test_charts_encoded_on_two_cores_are_the_same_files(folder: Path, tmp_path: Path, mode: str, kind: str) -> None:
+    """A forked child writes every other chart (sim.report.files) and the parent the rest,
+    whether the charts come drawn (a compare's) or the child draws its own (a report's, which
+    learns their titles through a pipe); the files, SVG texts and titles are the same as one
+    process writes. A child that fails, that cannot be made or that cannot be waited for
+    leaves its charts to the parent."""
+    out = subprocess.run([sys.executable, "-c", _ENCODE_BOTH_WAYS, str(folder), str(tmp_path), mode, kind],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     forks, charts, can = map(int, out.stdout.split())

@@ -558,26 +558,39 @@ def roles_chart(data: ReportData, cat: Catalogue) -> Chart | None:
     return chart
 
 
-def draw_charts(data: ReportData, cat: Catalogue) -> list[Chart]:
-    """Every chart the folder's tables support, in the report's order."""
+def builders(data: ReportData) -> tuple[Callable[[ReportData, Catalogue], Chart | None], ...]:
+    """The functions that draw every chart a folder's tables may support, in the report's order
+    (each returns None where its table is missing)."""
     from .explore import sweep_chart, tornado_chart
     from .over_time import over_time_chart
 
-    builders: tuple[Callable[[ReportData, Catalogue], Chart | None], ...] = (
-        forest_chart, funnel_chart, lost_chart, retention_chart, arr_chart, over_time_chart, ltv_cac_chart,
-        people_cost_chart, roles_chart, sweep_chart, tornado_chart)
     if data.summary.empty:  # a sweep folder
-        builders = (sweep_chart,)
+        return (sweep_chart,)
+    return (forest_chart, funnel_chart, lost_chart, retention_chart, arr_chart, over_time_chart, ltv_cac_chart,
+            people_cost_chart, roles_chart, sweep_chart, tornado_chart)
+
+
+def drawn_by(build: Callable[[ReportData, Catalogue], Chart | None], data: ReportData,
+             cat: Catalogue) -> Callable[[], Chart | None]:
+    """``build``'s chart of ``data``, drawn in the charts' style when called (a job for
+    :func:`~sim.report.files.write_chart_files`)."""
+    def draw() -> Chart | None:
+        with chart_style(cat):
+            return build(data, cat)
+    return draw
+
+
+def draw_charts(data: ReportData, cat: Catalogue) -> list[Chart]:
+    """Every chart the folder's tables support, in the report's order."""
     with chart_style(cat):
-        charts = [build(data, cat) for build in builders]
+        charts = [build(data, cat) for build in builders(data)]
     return [c for c in charts if c is not None]
 
 
 def close_charts(charts: list[Chart]) -> None:
-    import matplotlib.pyplot as plt
-
+    """Free the charts' drawings (their figures belong to no pyplot manager, so nothing else holds them)."""
     for chart in charts:
-        plt.close(chart.fig)
+        chart.fig.clear()
 
 
 def save_charts(charts: list[Chart], folder: Path, cat: Catalogue, png: bool = False) -> list[str]:

@@ -1,27 +1,35 @@
-"""Drawn charts into files: SVG (for the page) and, when asked, PNG (for slides), on two
-cores where safe.
+"""Charts into files: SVG (for the page) and, when asked, PNG (for slides), on two cores
+where safe.
 
-Encoding is much of a report's time (eight charts of a compare: SVG 0.8-0.95 s of about
-3 s; PNG, when asked for, 1.4 s more). The figures are drawn before this runs, so a forked
-child can encode every other chart while this process encodes the rest: the child inherits
-the figures and only saves them, and each file is the same bytes either way (SVG ids are
-salted, metadata carries no date). Forking is done only where it is safe and pays: Linux,
-more than one usable core, and no other Python thread in this process (one holding a lock at
-the fork would leave the child stuck; the live page and Dask keep threads, so they encode in
-one process). The threads numpy's BLAS starts are not counted: OpenBLAS re-initialises
-itself in a forked child, and the child does no linear algebra. Anything that goes wrong
-with the child (no fork, a failure, no way to wait for it) leaves its charts to this process.
+Drawing and encoding are most of a report's time after its imports (eight charts of a
+compare: drawing 0.6 s, SVG encoding 0.8-1.6 s, kpis.xlsx 0.3-0.45 s, on a slow hour of a
+two-core machine). A forked child draws and encodes every other chart while this process
+draws and encodes the rest, then does the folder's other independent work (kpis.xlsx):
+the child inherits the folder's data and the imports, so it needs nothing sent; it tells
+this process what it drew (name, title, section) through a pipe, and each file is the same
+bytes either way (SVG ids are salted, metadata carries no date). Charts drawn earlier (the
+deck, a compare's own charts) can be handed over as figures: the child then only encodes.
+
+Forking is done only where it is safe and pays: Linux, more than one usable core, and no
+other Python thread in this process (one holding a lock at the fork would leave the child
+stuck; the live page and Dask keep threads, so they do everything in one process). The
+threads numpy's BLAS starts are not counted: OpenBLAS re-initialises itself in a forked
+child, and the child does no linear algebra. Anything that goes wrong with the child (no
+fork, a failure, no way to wait for it, a message cut short) leaves its work to this
+process, which does it again itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +38,21 @@ from .style import Chart, save_chart
 if TYPE_CHECKING:
     from ..locale import Catalogue
 
-__all__ = ["can_fork", "write_chart_files"]
+__all__ = ["can_fork", "write_chart_files", "Written"]
+
+
+@dataclass(frozen=True)
+class Written:
+    """A chart written to its files: what the page needs of it (its figure may be in another process)."""
+
+    stem: str
+    title: str
+    section: str
+    svg: str
+
+
+#: A chart to write: drawn already, or the function that draws it (None: the data have none).
+ChartJob = Chart | Callable[[], Chart | None]
 
 
 def can_fork() -> bool:
@@ -90,38 +112,95 @@ def _reap(pid: int, stop: bool = False) -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
-def write_chart_files(charts: list[Chart], folder: Path, cat: Catalogue,
-                      parallel: bool | None = None, png: bool = False) -> dict[str, str]:
-    """Write each chart as ``<stem>.svg`` (and ``<stem>.png`` if ``png``, see
-    :func:`~sim.report.style.save_chart`) into ``folder``; return each chart's SVG text by
-    stem, in the charts' order.
-
-    ``parallel``: encode every other chart in a forked child (None: where :func:`can_fork`).
-    A child that cannot be made, fails or cannot be waited for leaves its charts to this
-    process, which encodes them itself.
-    """
+def _do(job: ChartJob, folder: Path, cat: Catalogue, png: bool) -> Written | None:
+    chart = job() if callable(job) else job
+    if chart is None:
+        return None
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        svg = _write(chart, folder, cat, png)
+    finally:
+        if callable(job):  # drawn here: nobody else holds the figure
+            chart.fig.clear()
+    return Written(chart.stem, chart.title, chart.section, svg)
+
+
+def _child_work(jobs: list[tuple[int, ChartJob]], folder: Path, cat: Catalogue, png: bool, out: int) -> None:
+    """The child's share: its charts; each one's name, title and section (the SVG text is in
+    its file) go to ``out``, a pipe, once all are written."""
+    done = []
+    for i, job in jobs:
+        w = _do(job, folder, cat, png)
+        done.append((i, None if w is None else (w.stem, w.title, w.section)))
+    with os.fdopen(out, "wb") as pipe:
+        pickle.dump(done, pipe)
+
+
+def _receive(read: int) -> list[tuple[int, tuple[str, str, str] | None]] | None:
+    """What the child sent, or None if its message is missing or cut short."""
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    try:
+        got = pickle.loads(data)
+    except (pickle.UnpicklingError, EOFError):  # empty or cut short: the child did not finish
+        return None
+    return got if isinstance(got, list) else None
+
+
+def write_chart_files(charts: Sequence[ChartJob], folder: Path, cat: Catalogue, parallel: bool | None = None,
+                      png: bool = False, also: Callable[[], object] | None = None) -> list[Written]:
+    """Write each chart as ``<stem>.svg`` (and ``<stem>.png`` if ``png``, see
+    :func:`~sim.report.style.save_chart`) into ``folder``; return what was written, in the
+    charts' order (a job that draws nothing is left out).
+
+    ``charts``: drawn charts, or functions that draw one (the figure of a chart drawn here is
+    freed once it is written). ``also``: other work for this process once its own charts are
+    written, while the child finishes its own (kpis.xlsx: in this process, so that a child
+    stopped half way never leaves a file half written). ``parallel``: share the work with a
+    forked child (None: where :func:`can_fork`). A child that cannot be made, fails, cannot be
+    waited for or sends a message cut short leaves its work to this process.
+    """
+    jobs = list(enumerate(charts))
     fork = can_fork() if parallel is None else parallel
-    theirs = charts[1::2] if fork and len(charts) > 1 else []
-    pid, mask = None, set[int | signal.Signals]()
+    theirs = jobs[1::2] if fork and len(jobs) > 1 else []
+    pid, mask, sent, read = None, set[int | signal.Signals](), None, -1
     if theirs:
+        read, write = os.pipe()
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-        pid = _fork(lambda: [_write(c, folder, cat, png) for c in theirs], mask)
-    texts: dict[str, str] = {}
+
+        def work() -> None:
+            os.close(read)
+            _child_work(theirs, folder, cat, png, write)
+
+        pid = _fork(work, mask)
+        os.close(write)
+        if pid is None:
+            os.close(read)
+    done: dict[int, Written | None] = {}
     try:
         if theirs:  # a signal held back over the fork arrives here, where the child can be stopped
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if pid is None:
             theirs = []
-        for chart in charts[0::2] if theirs else charts:
-            texts[chart.stem] = _write(chart, folder, cat, png)
+        for i, job in jobs[0::2] if theirs else jobs:
+            done[i] = _do(job, folder, cat, png)
+        if also is not None:
+            also()
+        if pid is not None:
+            fd, read = read, -1  # _receive closes it, whatever happens
+            sent = _receive(fd)
     except BaseException:
         if pid is not None:
+            if read >= 0:
+                os.close(read)
             _reap(pid, stop=True)
         raise
-    if pid is not None:
-        finished = _reap(pid)
-        for chart in theirs:
-            texts[chart.stem] = ((folder / f"{chart.stem}.svg").read_text(encoding="utf-8") if finished
-                                 else _write(chart, folder, cat, png))
-    return {chart.stem: texts[chart.stem] for chart in charts}
+    finished = pid is not None and _reap(pid) and sent is not None
+    if finished:
+        assert sent is not None
+        for i, meta in sent:
+            done[i] = None if meta is None else Written(*meta, (folder / f"{meta[0]}.svg").read_text(encoding="utf-8"))
+    else:
+        for i, job in theirs:
+            done[i] = _do(job, folder, cat, png)
+    return [w for i, _ in jobs if (w := done[i]) is not None]

@@ -20,7 +20,7 @@ from ..atomic import write_text
 from ..kpis import threshold
 from ..locale import Catalogue, catalogue
 from . import kpis as K
-from .charts import close_charts, draw_charts, funnel_means, lost_means, role_costs, roles_of
+from .charts import builders, drawn_by, funnel_means, lost_means, role_costs, roles_of
 from .explore import sensitivity_kpi, sweep_keys, sweep_kpis
 from .files import write_chart_files
 from .findings import Finding, balanced, findings, fmt_threshold, overview, sentence, summary_sentences, window_text
@@ -337,20 +337,18 @@ def render_report(folder: Path, lang: str = "en", charts: bool = True, prioritie
     cat = catalogue(lang)
     data = read_folder(folder)
     data.folder_name = name or folder.name
-    drawn = draw_charts(data, cat) if charts else []
     chart_dir = folder / "charts" if lang == "en" else folder / "charts" / lang
-    inline = {}
-    try:
-        svgs = write_chart_files(drawn, chart_dir, cat, png=png) if drawn else {}
-        for chart in drawn:
-            inline[chart.stem] = {"svg": Markup(svg_markup(chart, svgs[chart.stem])), "title": chart.title,
-                                  "section": chart.section}
-    finally:
-        close_charts(drawn)
+    xlsx = partial(write_xlsx, data, folder / "kpis.xlsx") if lang == "en" and not data.summary.empty else None
+    # Each chart is drawn and encoded by whichever process writes it, and kpis.xlsx is written
+    # meanwhile (sim.report.files): a figure is never drawn where it is not encoded.
+    jobs = [drawn_by(build, data, cat) for build in builders(data)] if charts else []
+    written = write_chart_files(jobs, chart_dir, cat, png=png, also=xlsx) if jobs else []
+    if not jobs and xlsx is not None:
+        xlsx()
+    inline = {w.stem: {"svg": Markup(svg_markup(w.stem, w.title, w.svg)), "title": w.title, "section": w.section}
+              for w in written}
     page = _environment().get_template("report.html.j2").render(**build_context(data, cat, inline, priorities))
     target = folder / ("report.html" if lang == "en" else f"report.{lang}.html")
-    if lang == "en" and not data.summary.empty:
-        write_xlsx(data, folder / "kpis.xlsx")
     return write_text(target, page)
 
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
@@ -102,7 +102,7 @@ def chart_style(cat: Catalogue) -> Iterator[None]:
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # IPAexGothic has no bold face: titles fall back to regular
     try:
-        with plt.rc_context(rc):
+        with matplotlib.rc_context(rc):
             yield
     finally:
         quiet.setLevel(level)
@@ -150,7 +150,8 @@ def frame(title: str, subtitle: str, footer: str, cat: Catalogue, legend: dict[s
           figsize: tuple[float, float] = (11, 6.1875), **grid: Any) -> tuple[Figure, Any, list[Text]]:
     """A 16:9 figure with a title (the finding), a subtitle (what is shown), an optional design
     legend, the axes (``gap`` below the header), and a footer; returns (figure, axes, header texts)."""
-    fig = plt.figure(figsize=figsize)
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)  # measures text while drawing (no pyplot: its figure manager is not needed)
     wrapped = _wrap(title, cat, 92 if cat.lang != "ja" else 100)
     lines = wrapped.count("\n") + 1
     header = [fig.text(0.02, 0.965, wrapped, fontsize=14.5, fontweight="bold", color=INK, va="top",
@@ -229,12 +230,12 @@ def png_bytes(chart: Chart, cat: Catalogue, header: bool = True) -> bytes:
 _SVG_DROP = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->|<metadata>.*?</metadata>", re.S)
 
 
-def svg_markup(chart: Chart, svg: str) -> str:
+def svg_markup(stem: str, title: str, svg: str) -> str:
     """An SVG file's text as an ``<svg>`` element to inline in HTML: no prolog, comments or
     metadata, ids prefixed with the chart's name so that charts on one page never share an id."""
     svg = _SVG_DROP.sub("", svg).strip()
-    p = f"{chart.stem}-"
-    label = html.escape(chart.title, quote=True)
+    p = f"{stem}-"
+    label = html.escape(title, quote=True)
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{p}{m.group(1)}"', svg)
     svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{p}{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{p}{m.group(1)})", svg)
