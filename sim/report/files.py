@@ -3,9 +3,9 @@ where safe.
 
 Drawing and encoding are most of a report's time after its imports (eight charts of a
 compare: drawing 0.6 s, SVG encoding 0.8-1.6 s, kpis.xlsx 0.3-0.45 s, on a slow hour of a
-two-core machine). A forked child draws and encodes every other chart while this process
-draws and encodes the rest, then does the folder's other independent work (kpis.xlsx):
-the child inherits the folder's data and the imports, so it needs nothing sent; it tells
+two-core machine). A forked child and this process share the charts, each drawing and
+encoding the next one as it becomes free, this process doing the folder's other work
+(kpis.xlsx) first: the child inherits the folder's data and the imports, so it needs nothing sent; it tells
 this process what it drew (name, title, section) through a pipe, and each file is the same
 bytes either way (SVG ids are salted, metadata carries no date). Charts drawn earlier (the
 deck, a compare's own charts) can be handed over as figures: the child then only encodes.
@@ -125,15 +125,31 @@ def _do(job: ChartJob, folder: Path, cat: Catalogue, png: bool) -> Written | Non
     return Written(chart.stem, chart.title, chart.section, svg)
 
 
-def _child_work(jobs: list[tuple[int, ChartJob]], folder: Path, cat: Catalogue, png: bool, out: int) -> None:
-    """The child's share: its charts; each one's name, title and section (the SVG text is in
-    its file) go to ``out``, a pipe, once all are written."""
-    done = []
-    for i, job in jobs:
-        w = _do(job, folder, cat, png)
-        done.append((i, None if w is None else (w.stem, w.title, w.section)))
+def _take(queue: int) -> int | None:
+    """The next job's index from ``queue`` (a non-blocking pipe of one byte per job, which both
+    processes read: a read of one byte is atomic, so each job goes to exactly one of them);
+    None once it is empty."""
+    try:
+        got = os.read(queue, 1)
+    except BlockingIOError:
+        return None
+    return got[0] if got else None
+
+
+def _work_through(queue: int, jobs: Sequence[ChartJob], folder: Path, cat: Catalogue, png: bool,
+                  done: dict[int, Written | None]) -> None:
+    while (i := _take(queue)) is not None:
+        done[i] = _do(jobs[i], folder, cat, png)
+
+
+def _child_work(queue: int, jobs: Sequence[ChartJob], folder: Path, cat: Catalogue, png: bool, out: int) -> None:
+    """The child's share: jobs from ``queue`` until it is empty; each chart's name, title and
+    section (the SVG text is in its file) go to ``out``, a pipe, once all are written."""
+    done: dict[int, Written | None] = {}
+    _work_through(queue, jobs, folder, cat, png, done)
+    sent = [(i, None if w is None else (w.stem, w.title, w.section)) for i, w in done.items()]
     with os.fdopen(out, "wb") as pipe:
-        pickle.dump(done, pipe)
+        pickle.dump(sent, pipe)
 
 
 def _receive(read: int) -> list[tuple[int, tuple[str, str, str] | None]] | None:
@@ -147,6 +163,15 @@ def _receive(read: int) -> list[tuple[int, tuple[str, str, str] | None]] | None:
     return got if isinstance(got, list) else None
 
 
+def _queue(n: int) -> int:
+    """A pipe holding the job indices 0..n-1, one byte each, its reading end non-blocking."""
+    read, write = os.pipe()
+    os.write(write, bytes(range(n)))  # n < 256, far below a pipe's capacity
+    os.close(write)
+    os.set_blocking(read, False)
+    return read
+
+
 def write_chart_files(charts: Sequence[ChartJob], folder: Path, cat: Catalogue, parallel: bool | None = None,
                       png: bool = False, also: Callable[[], object] | None = None) -> list[Written]:
     """Write each chart as ``<stem>.svg`` (and ``<stem>.png`` if ``png``, see
@@ -154,53 +179,54 @@ def write_chart_files(charts: Sequence[ChartJob], folder: Path, cat: Catalogue, 
     charts' order (a job that draws nothing is left out).
 
     ``charts``: drawn charts, or functions that draw one (the figure of a chart drawn here is
-    freed once it is written). ``also``: other work for this process once its own charts are
-    written, while the child finishes its own (kpis.xlsx: in this process, so that a child
-    stopped half way never leaves a file half written). ``parallel``: share the work with a
-    forked child (None: where :func:`can_fork`). A child that cannot be made, fails, cannot be
-    waited for or sends a message cut short leaves its work to this process.
+    freed once it is written). ``also``: other work for this process, done first, while the
+    child starts on the charts (kpis.xlsx: in this process, so that a child stopped half way
+    never leaves a file half written). ``parallel``: share the charts with a forked child, each
+    process taking the next chart as it becomes free, so that neither waits for the other for
+    long whatever the charts cost (None: where :func:`can_fork`). A child that cannot be made,
+    fails, cannot be waited for or sends a message cut short leaves its charts to this process.
     """
-    jobs = list(enumerate(charts))
-    fork = can_fork() if parallel is None else parallel
-    theirs = jobs[1::2] if fork and len(jobs) > 1 else []
-    pid, mask, sent, read = None, set[int | signal.Signals](), None, -1
-    if theirs:
-        read, write = os.pipe()
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-
-        def work() -> None:
-            os.close(read)
-            _child_work(theirs, folder, cat, png, write)
-
-        pid = _fork(work, mask)
-        os.close(write)
-        if pid is None:
-            os.close(read)
+    fork = (can_fork() if parallel is None else parallel) and len(charts) > 1
+    if len(charts) > 255:
+        raise ValueError(f"{len(charts)} charts: at most 255 at a time")
     done: dict[int, Written | None] = {}
-    try:
-        if theirs:  # a signal held back over the fork arrives here, where the child can be stopped
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        if pid is None:
-            theirs = []
-        for i, job in jobs[0::2] if theirs else jobs:
-            done[i] = _do(job, folder, cat, png)
+    if not fork:
         if also is not None:
             also()
+        for i, job in enumerate(charts):
+            done[i] = _do(job, folder, cat, png)
+        return [w for i in range(len(charts)) if (w := done[i]) is not None]
+    queue = _queue(len(charts))
+    read, write = os.pipe()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+
+    def work() -> None:
+        os.close(read)
+        _child_work(queue, charts, folder, cat, png, write)
+
+    pid = _fork(work, mask)
+    os.close(write)
+    sent = None
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held back over the fork arrives here
+        if also is not None:
+            also()
+        _work_through(queue, charts, folder, cat, png, done)
         if pid is not None:
             fd, read = read, -1  # _receive closes it, whatever happens
             sent = _receive(fd)
     except BaseException:
         if pid is not None:
-            if read >= 0:
-                os.close(read)
             _reap(pid, stop=True)
         raise
-    finished = pid is not None and _reap(pid) and sent is not None
-    if finished:
-        assert sent is not None
+    finally:
+        os.close(queue)
+        if read >= 0:
+            os.close(read)
+    if pid is not None and _reap(pid) and sent is not None:
         for i, meta in sent:
             done[i] = None if meta is None else Written(*meta, (folder / f"{meta[0]}.svg").read_text(encoding="utf-8"))
-    else:
-        for i, job in theirs:
+    for i, job in enumerate(charts):  # what the child did not finish (if anything)
+        if i not in done:
             done[i] = _do(job, folder, cat, png)
-    return [w for i, _ in jobs if (w := done[i]) is not None]
+    return [w for i in range(len(charts)) if (w := done[i]) is not None]
