@@ -101,7 +101,7 @@ def test_png_charts_only_when_asked_for_and_never_stale(folder: Path, tmp_path: 
 
 
 def test_an_interrupted_report_names_the_pngs_it_removed(folder: Path, tmp_path: Path, monkeypatch, capsys) -> None:
-    """Ctrl-C after the charts are written (here: while the page is put together): the message
+    """Ctrl-C after the charts are written (here: as their part of the page is put together): the message
     counts the stale PNGs removed beside the SVGs rewritten, so that "run it again" is not a
     surprise."""
     import sim.report.html
@@ -114,7 +114,7 @@ def test_an_interrupted_report_names_the_pngs_it_removed(folder: Path, tmp_path:
     def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.report.html, "build_context", interrupted)
+    monkeypatch.setattr(sim.report.html, "_charts_context", interrupted)
     assert main(["report", str(copy)]) == 130
     err = capsys.readouterr().err
     removed = len(CHARTS)  # one PNG a chart; each SVG rewritten too, and kpis.xlsx
@@ -166,21 +166,24 @@ for name, parallel in (("one", False), ("two", True)):
     # Charts drawn beforehand (a compare's), or drawn by whichever process writes them (a report's).
     charts = draw_charts(data, cat)
     jobs = charts if kind == "drawn" else [drawn_by(b, data, cat) for b in builders(data)]
+    # A report's jobs are taken in an order of their own (the costliest first); here, backwards.
+    order = None if kind == "drawn" else list(reversed(range(len(jobs))))
     mine.clear()
-    texts[name] = F.write_chart_files(jobs, out / name, cat, parallel=parallel, png=True)
+    texts[name] = F.write_chart_files(jobs, out / name, cat, parallel=parallel, png=True, order=order)
     wrote[name] = list(mine)
     close_charts(charts)
     stems = [c.stem for c in charts]
 assert texts["one"] == texts["two"], "different SVG texts"
 assert [w.stem for w in texts["two"]] == stems, "order"
 assert [w.title for w in texts["two"]] == [c.title for c in charts], "titles"
-assert wrote["one"] == stems
+taken = stems if kind == "drawn" else stems[::-1]
+assert wrote["one"] == taken, "the order taken"
 theirs = [line.split()[1] for line in log.read_text().splitlines()] if log.exists() else []
 assert len(set(wrote["two"])) == len(wrote["two"]), ("the parent wrote a chart twice", wrote["two"])
 if mode == "works":  # each chart written once, by one of the two
     assert sorted(wrote["two"] + theirs) == sorted(stems), (wrote["two"], theirs)
 elif mode == "no_fork":
-    assert wrote["two"] == stems and not theirs
+    assert wrote["two"] == taken and not theirs
 else:  # the child's work is not trusted: the parent writes what the child took too
     assert sorted(wrote["two"]) == sorted(stems) and theirs, (wrote["two"], theirs)
 print(len(forks), len(stems), int(F.can_fork()))
@@ -246,6 +249,18 @@ def test_ctrl_c_while_a_child_encodes_stops_the_child_and_leaves_no_process(fold
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of its session
     assert stdout.strip() == "interrupted, no child", stderr
+
+
+@pytest.mark.parametrize("order", [[0, 0], [1], [0, 2], [-1, 0]])
+def test_an_order_that_is_not_the_charts_is_refused(tmp_path: Path, order: list[int]) -> None:
+    """Every chart is taken exactly once: an order missing one, repeating one or naming one
+    that is not there is a programming error, said before any file is written."""
+    from sim.locale import catalogue
+    from sim.report.files import write_chart_files
+
+    with pytest.raises(ValueError, match="not a permutation"):
+        write_chart_files([lambda: None, lambda: None], tmp_path / "charts", catalogue("en"), order=order)
+    assert not (tmp_path / "charts").exists()
 
 
 def test_no_fork_while_another_thread_runs() -> None:

@@ -570,6 +570,11 @@ def builders(data: ReportData) -> tuple[Callable[[ReportData, Catalogue], Chart 
             people_cost_chart, roles_chart, sweep_chart, tornado_chart)
 
 
+#: The charts that take longest to draw and encode (0.25-0.45 s each on a two-core machine, the
+#: others 0.1-0.2 s): a report queues them first (sim.report.html).
+COSTLIEST = frozenset({forest_chart, roles_chart, lost_chart})
+
+
 def drawn_by(build: Callable[[ReportData, Catalogue], Chart | None], data: ReportData,
              cat: Catalogue) -> Callable[[], Chart | None]:
     """``build``'s chart of ``data``, drawn in the charts' style when called (a job for

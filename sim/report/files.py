@@ -164,17 +164,18 @@ def _receive(read: int) -> list[tuple[int, tuple[str, str, str] | None]] | None:
     return got if isinstance(got, list) else None
 
 
-def _queue(n: int) -> int:
-    """A pipe holding the job indices 0..n-1, one byte each, its reading end non-blocking."""
+def _queue(order: Sequence[int]) -> int:
+    """A pipe holding the job indices in ``order``, one byte each, its reading end non-blocking."""
     read, write = os.pipe()
-    os.write(write, bytes(range(n)))  # n < 256, far below a pipe's capacity
+    os.write(write, bytes(order))  # fewer than 256, far below a pipe's capacity
     os.close(write)
     os.set_blocking(read, False)
     return read
 
 
 def write_chart_files(charts: Sequence[ChartJob], folder: Path, cat: Catalogue, parallel: bool | None = None,
-                      png: bool = False, also: Callable[[], object] | None = None) -> list[Written]:
+                      png: bool = False, also: Callable[[], object] | None = None,
+                      order: Sequence[int] | None = None) -> list[Written]:
     """Write each chart as ``<stem>.svg`` (and ``<stem>.png`` if ``png``, see
     :func:`~sim.report.style.save_chart`) into ``folder``; return what was written, in the
     charts' order (a job that draws nothing is left out).
@@ -186,18 +187,23 @@ def write_chart_files(charts: Sequence[ChartJob], folder: Path, cat: Catalogue, 
     process taking the next chart as it becomes free, so that neither waits for the other for
     long whatever the charts cost (None: where :func:`can_fork`). A child that cannot be made,
     fails, cannot be waited for or sends a message cut short leaves its charts to this process.
+    ``order``: the charts' indices in the order they are taken (default: as given), so that
+    the costliest can go first; what is returned keeps the charts' order.
     """
     fork = (can_fork() if parallel is None else parallel) and len(charts) > 1
     if len(charts) > 255:
         raise ValueError(f"{len(charts)} charts: at most 255 at a time")
+    order = list(range(len(charts)) if order is None else order)
+    if sorted(order) != list(range(len(charts))):
+        raise ValueError(f"order {order} is not a permutation of the {len(charts)} charts' indices")
     done: dict[int, Written | None] = {}
     if not fork:
         if also is not None:
             also()
-        for i, job in enumerate(charts):
-            done[i] = _do(job, folder, cat, png)
+        for i in order:
+            done[i] = _do(charts[i], folder, cat, png)
         return [w for i in range(len(charts)) if (w := done[i]) is not None]
-    queue = _queue(len(charts))
+    queue = _queue(order)
     read, write = os.pipe()
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
 

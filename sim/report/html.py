@@ -13,14 +13,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, Template
 from markupsafe import Markup
 
 from ..atomic import write_text
 from ..kpis import threshold
 from ..locale import Catalogue, catalogue
 from . import kpis as K
-from .charts import builders, drawn_by, funnel_means, lost_means, role_costs, roles_of
+from .charts import COSTLIEST, builders, drawn_by, funnel_means, lost_means, role_costs, roles_of
 from .explore import sensitivity_kpi, sweep_keys, sweep_kpis
 from .files import write_chart_files
 from .findings import Finding, balanced, findings, fmt_threshold, overview, sentence, summary_sentences, window_text
@@ -280,7 +280,16 @@ def _method(data: ReportData, cat: Catalogue, priorities: list[str] | None = Non
 def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, Any]],
                   priorities: list[str] | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain values (strings are escaped by the template)."""
-    present = {c["section"] for c in charts.values()}
+    return {**_page_context(data, cat, priorities), **_charts_context(charts)}
+
+
+def _charts_context(charts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the template shows of the charts (``charts``: stem → svg, title, section)."""
+    return {"has_charts": bool(charts), "charts": charts, "chart_sections": {c["section"] for c in charts.values()}}
+
+
+def _page_context(data: ReportData, cat: Catalogue, priorities: list[str] | None = None) -> dict[str, Any]:
+    """Everything the template shows but the charts."""
     sections = [s for s in SECTIONS if s not in ("sweep", "sensitivity", "robustness")
                 or (s == "sweep" and data.sweep is not None) or (s == "sensitivity" and data.sensitivity is not None)
                 or (s == "robustness" and data.robustness is not None)]
@@ -303,8 +312,7 @@ def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, 
         "scorecard": scorecard_context(scorecard(data, cat, priorities)),
         "sections": [(s, cat.t(f"sections.{s}")) for s in sections], "shown": set(sections),
         "designs": designs,
-        "level": data.level, "baseline": cat.design(data.baseline), "has_charts": bool(charts),
-        "charts": charts, "chart_sections": present,
+        "level": data.level, "baseline": cat.design(data.baseline),
         "summary": _summary(data, cat), "kpi_groups": _kpi_table(data, cat), "paired": _paired_table(data, cat),
         "funnel": _funnel_table(data, cat), "roles": _roles_table(data, cat),
         "sweep": _sweep_table(data, cat), "sensitivity": _sensitivity_table(data, cat),
@@ -338,18 +346,30 @@ def render_report(folder: Path, lang: str = "en", charts: bool = True, prioritie
     data = read_folder(folder)
     data.folder_name = name or folder.name
     chart_dir = folder / "charts" if lang == "en" else folder / "charts" / lang
-    xlsx = partial(write_xlsx, data, folder / "kpis.xlsx") if lang == "en" and not data.summary.empty else None
-    # Each chart is drawn and encoded by whichever process writes it, and kpis.xlsx is written
-    # meanwhile (sim.report.files): a figure is never drawn where it is not encoded.
-    jobs = [drawn_by(build, data, cat) for build in builders(data)] if charts else []
-    written = write_chart_files(jobs, chart_dir, cat, png=png, also=xlsx) if jobs else []
-    if not jobs and xlsx is not None:
-        xlsx()
+    xlsx = lang == "en" and not data.summary.empty
+    page: dict[str, Any] = {}
+    template: list[Template] = []
+
+    def meanwhile() -> None:
+        # This process's own work while a forked child starts on the charts (sim.report.files):
+        # kpis.xlsx, the page's text and tables, the template.
+        if xlsx:
+            write_xlsx(data, folder / "kpis.xlsx")
+        page.update(_page_context(data, cat, priorities))
+        template.append(_environment().get_template("report.html.j2"))
+
+    built = builders(data) if charts else ()
+    jobs = [drawn_by(build, data, cat) for build in built]
+    # The costliest charts first, so that the child starts on them while this process is busy.
+    order = sorted(range(len(jobs)), key=lambda i: built[i] not in COSTLIEST)
+    written = write_chart_files(jobs, chart_dir, cat, png=png, also=meanwhile, order=order) if jobs else []
+    if not jobs:
+        meanwhile()
     inline = {w.stem: {"svg": Markup(svg_markup(w.stem, w.title, w.svg)), "title": w.title, "section": w.section}
               for w in written}
-    page = _environment().get_template("report.html.j2").render(**build_context(data, cat, inline, priorities))
+    html = template[0].render(**page, **_charts_context(inline))
     target = folder / ("report.html" if lang == "en" else f"report.{lang}.html")
-    return write_text(target, page)
+    return write_text(target, html)
 
 
 def write_xlsx(data: ReportData, target: Path) -> Path:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from .. import kpis as registry
 from ..locale import Catalogue
-from ..schema import Effects, Role
 from . import kpis as K
 from .folder import ReportData
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# sim.schema (pydantic's models, 0.15-0.27 s to import) is loaded where it is read, so that a
+# report loads it while its charts are being drawn in another process (sim.report.html).
 
 __all__ = ["flatten", "param_label", "fmt_param", "Row", "differing", "effects_rows", "market_rows"]
 
@@ -125,6 +128,8 @@ class Row:
 
 def _role_default(path: str) -> Any:
     """The schema default of a role field (``roles.X.field``), or _ABSENT."""
+    from ..schema import Role
+
     parts = path.split(".")
     if len(parts) != 3 or parts[0] != "roles" or parts[2] not in Role.model_fields:
         return _ABSENT
@@ -157,6 +162,8 @@ _ABSENT = object()
 
 
 def _effect_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str]]:
+    from pydantic import BaseModel
+
     out = []
     for name, info in model.model_fields.items():
         sub = info.annotation
@@ -170,6 +177,8 @@ def _effect_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, 
 
 def effects_rows(data: ReportData, cat: Catalogue) -> list[Row]:
     """Every model effect with its value (per design where they differ) and its meaning."""
+    from ..schema import Effects
+
     own = cat.mapping("effects")
     docs = {n: flatten(data.scenarios.get(n, {}).get("market", {}).get("effects", {})) for n in data.names}
     rows = []
