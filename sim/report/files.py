@@ -4,10 +4,10 @@ where safe.
 Drawing and encoding are most of a report's time after its imports (eight charts of a
 compare: drawing 0.6 s, SVG encoding 0.8-1.6 s, kpis.xlsx 0.3-0.45 s, on a slow hour of a
 two-core machine). A forked child and this process share the charts, each drawing and
-encoding the next one as it becomes free, this process doing the folder's other work
-(kpis.xlsx) first: the child inherits the folder's data and the imports, so it needs nothing sent; it tells
-this process what it drew (name, title, section) through a pipe, and each file is the same
-bytes either way (SVG ids are salted, metadata carries no date). Charts drawn earlier
+encoding the next one as it becomes free, this process doing the report's other work
+(kpis.xlsx, the page's text and tables) first: the child inherits the folder's data and the
+imports, so it needs nothing sent; it tells this process what it drew (name, title,
+section) through a pipe, and each file is the same bytes either way (SVG ids are salted, metadata carries no date). Charts drawn earlier
 (:func:`~sim.report.charts.write_charts`, for the Python API) can be handed over as figures:
 the child then only encodes.
 
