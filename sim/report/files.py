@@ -7,9 +7,9 @@ two-core machine). A forked child and this process share the charts, each drawin
 encoding the next one as it becomes free, this process doing the report's other work
 (kpis.xlsx, the page's text and tables) first: the child inherits the folder's data and the
 imports, so it needs nothing sent; it tells this process what it drew (name, title,
-section) through a pipe, and each file is the same bytes either way (SVG ids are salted, metadata carries no date). Charts drawn earlier
-(:func:`~sim.report.charts.write_charts`, for the Python API) can be handed over as figures:
-the child then only encodes.
+section) through a pipe, and each file is the same bytes either way (SVG ids are salted,
+metadata carries no date). Charts drawn earlier (:func:`~sim.report.charts.write_charts`,
+for the Python API) can be handed over as figures: the child then only encodes.
 
 Forking is done only where it is safe and pays: Linux, more than one usable core, and no
 other Python thread in this process (one holding a lock at the fork would leave the child
