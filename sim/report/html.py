@@ -31,7 +31,7 @@ from .scorecard import context as scorecard_context
 from .scorecard import priorities_of, scorecard
 from .style import design_colors, svg_markup
 
-__all__ = ["render_report", "build_context", "SECTIONS"]
+__all__ = ["render_report", "SECTIONS"]
 
 #: Section ids in page order; sweep and sensitivity appear only with their tables.
 SECTIONS = ("summary", "kpis", "paired", "funnel", "retention", "economics", "sweep", "sensitivity",
@@ -277,19 +277,14 @@ def _method(data: ReportData, cat: Catalogue, priorities: list[str] | None = Non
     return {"rows": rows, "hashes": [(cat.design(n), h) for n, h in hashes.items()], "glossary": glossary}
 
 
-def build_context(data: ReportData, cat: Catalogue, charts: dict[str, dict[str, Any]],
-                  priorities: list[str] | None = None) -> dict[str, Any]:
-    """Everything the template shows, as plain values (strings are escaped by the template)."""
-    return {**_page_context(data, cat, priorities), **_charts_context(charts)}
-
-
 def _charts_context(charts: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What the template shows of the charts (``charts``: stem → svg, title, section)."""
     return {"has_charts": bool(charts), "charts": charts, "chart_sections": {c["section"] for c in charts.values()}}
 
 
 def _page_context(data: ReportData, cat: Catalogue, priorities: list[str] | None = None) -> dict[str, Any]:
-    """Everything the template shows but the charts."""
+    """Everything the template shows but the charts, as plain values (strings are escaped by
+    the template)."""
     sections = [s for s in SECTIONS if s not in ("sweep", "sensitivity", "robustness")
                 or (s == "sweep" and data.sweep is not None) or (s == "sensitivity" and data.sensitivity is not None)
                 or (s == "robustness" and data.robustness is not None)]
